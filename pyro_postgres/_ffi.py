@@ -1,0 +1,167 @@
+"""The only module that touches ctypes: finds and loads the Rust library, declares every
+function's signature, and turns the library's status codes into Python exceptions.
+
+The library is loaded on first use, not at import, so that ``init(path)`` can point at a
+library elsewhere (``PYRO_POSTGRES_LIB`` does the same from the environment) and so that
+``pyro_postgres.error`` imports without it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import sys
+import threading
+from ctypes import c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from typing import Any
+
+from . import error as _error
+
+# Status codes of the C ABI (PyroStatus in include/pyro_postgres.h).
+OK = 0
+ERROR = 1
+BAD_HANDLE = 2
+PANIC = 3
+OK_WITH_NOTICES = 4
+
+# Row modes.
+ROWS_TUPLES = 0
+ROWS_DICTS = 1
+FIRST_TUPLE = 2
+FIRST_DICT = 3
+DROP = 4
+
+
+class PyroOut(ctypes.Structure):
+    _fields_ = [
+        ("data", c_void_p),
+        ("len", c_size_t),
+        ("value", c_uint64),
+        ("has_data", c_uint32),
+        ("notices", c_uint32),
+    ]
+
+
+def _library_filename() -> str:
+    if sys.platform == "win32":
+        return "pyro_postgres.dll"
+    if sys.platform == "darwin":
+        return "libpyro_postgres.dylib"
+    return "libpyro_postgres.so"
+
+
+class _Lib:
+    """The loaded library with its functions declared."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        lib = ctypes.CDLL(path)
+        self.cdll = lib
+        u64, u32, i32 = c_uint64, c_uint32, c_int32
+        status = c_int32
+
+        def declare(name: str, restype: Any, *argtypes: Any) -> Any:
+            fn = getattr(lib, name)
+            fn.restype = restype
+            fn.argtypes = list(argtypes)
+            return fn
+
+        self.version = declare("pyro_version", c_char_p)
+        self.conn_new = declare("pyro_conn_new", u64)
+        self.conn_out = declare("pyro_conn_out", c_void_p, u64)
+        self.conn_free = declare("pyro_conn_free", status, u64)
+        self.conn_connect = declare("pyro_conn_connect", status, u64, c_char_p, c_size_t)
+        self.conn_query = declare("pyro_conn_query", status, u64, c_char_p, c_size_t, u32)
+        self.conn_exec = declare(
+            "pyro_conn_exec", status, u64, u64, c_char_p, c_size_t, c_char_p, c_size_t, u32
+        )
+        self.conn_prepare = declare("pyro_conn_prepare", status, u64, c_char_p, c_size_t, u32)
+        self.conn_release_statement = declare("pyro_conn_release_statement", status, u64, u64)
+        self.conn_ping = declare("pyro_conn_ping", status, u64)
+        self.conn_info = declare("pyro_conn_info", status, u64)
+        self.conn_take_notices = declare("pyro_conn_take_notices", status, u64)
+        self.conn_close = declare("pyro_conn_close", status, u64)
+        self.conn_is_open = declare("pyro_conn_is_open", i32, u64)
+        self.conn_transaction_status = declare("pyro_conn_transaction_status", i32, u64)
+
+
+_lib: _Lib | None = None
+_load_lock = threading.Lock()
+
+
+def init(path: str | os.PathLike[str] | None = None) -> None:
+    """Loads the Rust library now. ``path`` (or the ``PYRO_POSTGRES_LIB`` environment
+    variable) names a library file to use instead of the one inside the package.
+
+    Calling it again with no path is a no-op; with a path, after the library is already
+    loaded from another file, it raises ``IncorrectApiUsageError``.
+    """
+    global _lib
+    with _load_lock:
+        wanted = os.fspath(path) if path is not None else os.environ.get("PYRO_POSTGRES_LIB")
+        if _lib is not None:
+            if path is not None and os.path.realpath(wanted or "") != os.path.realpath(_lib.path):
+                raise _error.IncorrectApiUsageError(
+                    f"the pyro_postgres library is already loaded from {_lib.path}"
+                )
+            return
+        if wanted is None:
+            wanted = os.path.join(os.path.dirname(os.path.abspath(__file__)), _library_filename())
+        if not os.path.exists(wanted):
+            raise _error.InterfaceError(
+                f"the pyro_postgres native library was not found at {wanted}; "
+                "install the package with pip, or set PYRO_POSTGRES_LIB to the library's path"
+            )
+        _lib = _Lib(wanted)
+
+
+def lib() -> _Lib:
+    if _lib is None:
+        init()
+    assert _lib is not None
+    return _lib
+
+
+_loads = pickle.loads
+try:  # the C helper behind ctypes.string_at, without the Python-level wrapper frame
+    _string_at = ctypes._string_at  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _string_at = ctypes.string_at
+
+
+def read_out(out: PyroOut) -> Any:
+    """The pickled value in the out area."""
+    return _loads(_string_at(out.data, out.len))
+
+
+def raise_status(status: int, out: PyroOut | None) -> None:
+    """Raises the exception for a failed call (status ERROR, BAD_HANDLE or PANIC)."""
+    if status == ERROR and out is not None:
+        kind, message, fields = read_out(out)
+        raise _error._make_error(kind, message, fields)
+    if status == BAD_HANDLE:
+        raise _error.InterfaceError("the connection handle is no longer valid (the connection was freed)")
+    if status == PANIC:
+        raise _error.LibraryBugError("pyro_postgres hit an internal error (a caught panic); please report it")
+    raise _error.LibraryBugError(f"unexpected status {status} from the pyro_postgres library")
+
+
+class Handle:
+    """Owns one connection handle of the library, freed exactly once."""
+
+    __slots__ = ("h", "out", "lib", "__weakref__")
+
+    def __init__(self) -> None:
+        lib_ = lib()
+        h = lib_.conn_new()
+        if h == 0:
+            raise _error.LibraryBugError("could not allocate a connection handle")
+        self.h = h
+        self.lib = lib_
+        self.out = PyroOut.from_address(lib_.conn_out(h))
+
+    def free(self) -> None:
+        h, self.h = self.h, 0
+        if h:
+            self.lib.conn_free(h)

@@ -1,0 +1,112 @@
+"""Parameters to one buffer: ``marshal.dumps`` of the params, which the Rust side parses
+and encodes by the server's parameter types.
+
+Values ``marshal`` handles natively (exact ``int``, ``float``, ``str``, ``bytes``,
+``bool``, ``None``, lists, tuples, dicts) cost one C call for the whole tuple. Anything
+else is first rewritten into a tagged tuple ``(..., "tag", fields...)`` that the Rust
+side recognises by its leading ``Ellipsis``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import ipaddress
+import json
+import marshal
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from ._types import Json
+from .error import EncodeError, IncorrectApiUsageError
+
+_dumps = marshal.dumps
+_MICRO = _dt.timedelta(microseconds=1)
+_NATIVE = (int, float, str, bytes, bool, type(None))
+
+
+def encode(params: Any) -> bytes:
+    """The params buffer for one statement execution."""
+    t = type(params)
+    if t is tuple or t is list:
+        try:
+            return _dumps(params, 4)
+        except ValueError:
+            return _dumps([adapt(v) for v in params], 4)
+    if params is None:
+        return _EMPTY
+    if isinstance(params, (str, bytes, bytearray, dict)):
+        raise IncorrectApiUsageError(
+            f"params must be a tuple or list of values, not {type(params).__name__}; "
+            "for one parameter write (value,)"
+        )
+    if isinstance(params, (tuple, list)):
+        return encode(list(params))
+    try:
+        items = list(params)
+    except TypeError:
+        raise IncorrectApiUsageError(
+            f"params must be a tuple or list of values, not {type(params).__name__}"
+        ) from None
+    return encode(items)
+
+
+_EMPTY = _dumps((), 4)
+
+
+def adapt(v: Any) -> Any:
+    """One value in a form ``marshal`` accepts and the Rust encoder understands."""
+    t = type(v)
+    if t in _NATIVE:
+        return v
+    if isinstance(v, Decimal):
+        return (..., "dec", str(v))
+    if isinstance(v, _dt.datetime):
+        off = v.utcoffset()
+        return (
+            ...,
+            "dt",
+            v.year,
+            v.month,
+            v.day,
+            v.hour,
+            v.minute,
+            v.second,
+            v.microsecond,
+            None if off is None else off // _MICRO,
+        )
+    if isinstance(v, _dt.date):
+        return (..., "date", v.year, v.month, v.day)
+    if isinstance(v, _dt.time):
+        off = v.utcoffset()
+        return (..., "time", v.hour, v.minute, v.second, v.microsecond, None if off is None else off // _MICRO)
+    if isinstance(v, _dt.timedelta):
+        return (..., "td", v.days, v.seconds, v.microseconds)
+    if isinstance(v, uuid.UUID):
+        return (..., "uuid", v.bytes)
+    if isinstance(v, Json):
+        return (..., "json", v.text)
+    if isinstance(v, enum.Enum):
+        return adapt(v.value)
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, (list, tuple)):
+        return [adapt(x) for x in v]
+    if isinstance(v, dict):
+        try:
+            return (..., "json", json.dumps(v))
+        except (TypeError, ValueError) as e:
+            raise EncodeError(f"cannot send this dict as JSON: {e}") from None
+    if isinstance(v, (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network,
+                      ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
+        return (..., "text", str(v))
+    raise EncodeError(f"cannot send a value of type {type(v).__name__} as a query parameter")

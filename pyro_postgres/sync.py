@@ -1,0 +1,351 @@
+"""The blocking API: ``Conn`` and ``Transaction``.
+
+Each call is one foreign call into the Rust library, which does the network I/O with the
+GIL released (ctypes releases it around every foreign call), then one ``pickle.loads`` of
+the rows it produced. A ``Conn`` may be shared by threads: calls are serialised by a lock,
+so a second thread waits for the first call to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any, Sequence, Union
+
+from . import _ffi
+from ._opts import Opts
+from ._params import encode as _encode_params
+from ._types import IsolationLevel, PreparedStatement
+from .error import (
+    ConnectionClosedError,
+    DatabaseError,
+    IncorrectApiUsageError,
+    TransactionClosedError,
+)
+from .error import lookup as lookup_sqlstate
+
+__all__ = ["Conn", "Transaction"]
+
+_log = logging.getLogger("pyro_postgres")
+_read_out = _ffi.read_out
+_OK = _ffi.OK
+_OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
+
+Params = Union[Sequence[Any], None]
+StatementLike = Union[str, PreparedStatement]
+
+_SEVERITY_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "LOG": logging.INFO,
+    "INFO": logging.INFO,
+    "NOTICE": logging.INFO,
+    "WARNING": logging.WARNING,
+}
+
+
+def _log_notices(handle: _ffi.Handle) -> None:
+    if handle.lib.conn_take_notices(handle.h) != _OK:
+        return
+    for fields in _read_out(handle.out):
+        severity = fields.get("V") or fields.get("S") or "NOTICE"
+        _log.log(
+            _SEVERITY_LEVELS.get(severity, logging.WARNING),
+            "server %s: %s",
+            severity,
+            fields.get("M", ""),
+            extra={"pg_fields": fields},
+        )
+
+
+def _url_setting_rejected(e: DatabaseError, opts: Opts) -> DatabaseError:
+    """Names the URL key when the server refused a setting sent at startup."""
+    text = (e.message or "").lower()
+    for key in opts._settings:
+        if f'"{key.lower()}"' in text:
+            e.message = f"{e.message} (from the connection URL parameter {key!r})"
+            e.args = (e.message,)
+            break
+    return e
+
+
+class Conn:
+    """A connection. ``Conn(url_or_opts)`` connects at once; use it as a context manager
+    or call ``close()``; an unreferenced connection is closed by its finalizer."""
+
+    __slots__ = ("_handle", "_h", "_out", "_lib", "_lock", "_finalizer", "_info", "_tx", "__weakref__")
+
+    def __init__(self, url_or_opts: str | Opts) -> None:
+        if isinstance(url_or_opts, str):
+            opts = Opts(url_or_opts)
+        elif isinstance(url_or_opts, Opts):
+            opts = url_or_opts
+        else:
+            raise IncorrectApiUsageError("Conn() takes a connection URL string or an Opts object")
+        raw = opts._to_ffi()
+        handle = _ffi.Handle()
+        self._handle = handle
+        self._lib = handle.lib
+        self._h = handle.h
+        self._out = handle.out
+        self._lock = threading.Lock()
+        self._info: dict[str, Any] | None = None
+        self._tx: Transaction | None = None
+        self._finalizer = weakref.finalize(self, handle.free)
+        status = handle.lib.conn_connect(handle.h, raw, len(raw))
+        if status != _OK:
+            if status == _OK_WITH_NOTICES:
+                _log_notices(handle)
+            else:
+                try:
+                    _ffi.raise_status(status, handle.out)
+                except DatabaseError as e:
+                    self._finalizer()
+                    raise _url_setting_rejected(e, opts) from None
+                except BaseException:
+                    self._finalizer()
+                    raise
+        _log.debug("connected to %s", self._session_info().get("endpoint"))
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _fail(self, status: int) -> Any:
+        """Handles a non-OK status: logs notices (and returns the result) or raises."""
+        if status == _OK_WITH_NOTICES:
+            out = self._out
+            result = _read_out(out) if out.has_data else out.value
+            _log_notices(self._handle)
+            return result
+        _ffi.raise_status(status, self._out)
+
+    def _session_info(self) -> dict[str, Any]:
+        with self._lock:
+            status = self._lib.conn_info(self._h)
+            if status != _OK:
+                _ffi.raise_status(status, self._out)
+            return _read_out(self._out)  # type: ignore[no-any-return]
+
+    def _statement(self, stmt: StatementLike) -> tuple[int, bytes]:
+        if type(stmt) is str:
+            return 0, stmt.encode()
+        if isinstance(stmt, PreparedStatement):
+            if stmt._owner is not self._handle:
+                raise IncorrectApiUsageError("this prepared statement belongs to another connection")
+            return stmt._id, b""
+        if isinstance(stmt, str):
+            return 0, str(stmt).encode()
+        raise IncorrectApiUsageError(
+            f"a statement must be a str or a PreparedStatement, not {type(stmt).__name__}"
+        )
+
+    def _query(self, sql: str, mode: int) -> Any:
+        if type(sql) is not str:
+            if not isinstance(sql, str):
+                raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
+            sql = str(sql)
+        raw = sql.encode()
+        with self._lock:
+            status = self._lib.conn_query(self._h, raw, len(raw), mode)
+            if status != _OK:
+                return self._fail(status)
+            out = self._out
+            return _read_out(out) if mode != _ffi.DROP else out.value
+
+    def _exec(self, stmt: StatementLike, params: Params, mode: int) -> Any:
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        with self._lock:
+            status = self._lib.conn_exec(self._h, sid, sql, len(sql), p, len(p), mode)
+            if status != _OK:
+                return self._fail(status)
+            out = self._out
+            return _read_out(out) if mode != _ffi.DROP else out.value
+
+    # -- simple query ---------------------------------------------------------------
+
+    def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
+        """Runs ``sql`` (one or more statements, no parameters) and returns all rows of all
+        result sets, as tuples or, with ``as_dict``, dicts."""
+        return self._query(sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
+        """The first row of ``sql``, or None; later rows are discarded unread."""
+        return self._query(sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+
+    def query_drop(self, sql: str) -> int:
+        """Runs ``sql`` and returns the affected-row count of its last statement."""
+        return self._query(sql, _ffi.DROP)  # type: ignore[no-any-return]
+
+    # -- extended query -------------------------------------------------------------
+
+    def prepare(self, sql: str) -> PreparedStatement:
+        """Prepares ``sql`` on the server (one round trip)."""
+        return self.prepare_batch([sql])[0]
+
+    def prepare_batch(self, sqls: Sequence[str]) -> list[PreparedStatement]:
+        """Prepares several statements in one round trip."""
+        if isinstance(sqls, str):
+            raise IncorrectApiUsageError("prepare_batch() takes a list of SQL strings, not one str")
+        texts = list(sqls)
+        for s in texts:
+            if not isinstance(s, str):
+                raise IncorrectApiUsageError(f"prepare_batch() takes SQL strings, not {type(s).__name__}")
+        if not texts:
+            return []
+        for s in texts:
+            if "\0" in s:
+                raise IncorrectApiUsageError("the SQL text must not contain a NUL character")
+        raw = "\0".join(texts).encode()
+        with self._lock:
+            status = self._lib.conn_prepare(self._h, raw, len(raw), len(texts))
+            ids = _read_out(self._out) if status == _OK else self._fail(status)
+        return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
+
+    def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
+        """Executes a statement with parameters; returns all rows (binary transfer)."""
+        return self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
+        """The first row, or None. The server stops after one row."""
+        return self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+
+    def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
+        """Executes and returns the affected-row count (rows returned, for a SELECT)."""
+        return self._exec(stmt, params, _ffi.DROP)  # type: ignore[no-any-return]
+
+    # -- transactions ---------------------------------------------------------------
+
+    def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
+        """A transaction, to be used as ``with conn.tx():``."""
+        return Transaction(self, isolation_level, readonly)
+
+    # -- session --------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """One round trip to check the session is alive."""
+        with self._lock:
+            status = self._lib.conn_ping(self._h)
+            if status != _OK:
+                self._fail(status)
+
+    def id(self) -> int:
+        """The server process id of this session."""
+        return self._cached_info()["pid"]  # type: ignore[no-any-return]
+
+    def server_version(self) -> str:
+        """The server's version, e.g. ``"18.1"``."""
+        return self._cached_info()["parameters"].get("server_version", "")  # type: ignore[no-any-return]
+
+    def _cached_info(self) -> dict[str, Any]:
+        if self._info is None:
+            info = self._session_info()
+            if "closed" in info:
+                raise ConnectionClosedError(info["closed"])
+            self._info = info
+        return self._info
+
+    def _transaction_status(self) -> str:
+        """'I' idle, 'T' in a transaction, 'E' in a failed transaction."""
+        with self._lock:
+            code = self._lib.conn_transaction_status(self._h)
+        return chr(code) if code > 0 else "?"
+
+    def is_closed(self) -> bool:
+        """True after ``close()`` or once the connection broke."""
+        return self._lib.conn_is_open(self._h) != 1
+
+    def close(self) -> None:
+        """Sends Terminate and closes the socket. Idempotent."""
+        with self._lock:
+            if self._h:
+                self._lib.conn_close(self._h)
+
+    def __enter__(self) -> Conn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed() else "open"
+        return f"<pyro_postgres.sync.Conn {state}>"
+
+
+class Transaction:
+    """``with conn.tx() as tx:`` — BEGIN on entry; COMMIT on a clean exit, ROLLBACK when an
+    exception leaves the block. ``commit()``/``rollback()`` end it early; after that the
+    object is closed. A failed COMMIT raises (the work was rolled back by the server).
+    Only one transaction may be open on a connection: a nested ``conn.tx()`` raises
+    ``IncorrectApiUsageError`` instead of committing the outer work early.
+    """
+
+    __slots__ = ("_conn", "_isolation", "_readonly", "_state")
+
+    def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None:
+        if isolation_level is not None and not isinstance(isolation_level, IsolationLevel):
+            isolation_level = IsolationLevel(isolation_level)
+        self._conn = conn
+        self._isolation = isolation_level
+        self._readonly = readonly
+        self._state = "new"
+
+    def _begin_sql(self) -> str:
+        sql = "BEGIN"
+        if self._isolation is not None:
+            sql += " ISOLATION LEVEL " + self._isolation.as_str()
+        if self._readonly is True:
+            sql += " READ ONLY"
+        elif self._readonly is False:
+            sql += " READ WRITE"
+        return sql
+
+    def __enter__(self) -> Transaction:
+        if self._state != "new":
+            if self._state == "open":
+                raise IncorrectApiUsageError("this transaction is already open")
+            raise TransactionClosedError("this transaction has already ended")
+        conn = self._conn
+        if conn._tx is not None:
+            raise IncorrectApiUsageError(
+                "a transaction is already open on this connection; nested conn.tx() is not supported"
+            )
+        conn.query_drop(self._begin_sql())
+        conn._tx = self
+        self._state = "open"
+        return self
+
+    def _end(self, sql: str) -> None:
+        if self._state == "new":
+            raise IncorrectApiUsageError("the transaction has not started; use it as `with conn.tx():`")
+        if self._state != "open":
+            raise TransactionClosedError("this transaction has already ended")
+        self._state = "ended"
+        conn = self._conn
+        conn._tx = None
+        conn.query_drop(sql)
+
+    def commit(self) -> None:
+        """Commits. Raises if the server refuses (the transaction is then rolled back) —
+        including when an earlier statement failed, where the server silently turns
+        COMMIT into ROLLBACK."""
+        conn = self._conn
+        failed = conn._transaction_status() == "E" if self._state == "open" else False
+        self._end("COMMIT")
+        if failed:
+            raise lookup_sqlstate("25P02")(
+                "COMMIT failed: an earlier statement failed, so the server rolled the transaction back"
+            )
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._state != "open":
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            try:
+                self.rollback()
+            except Exception as rollback_error:  # the original exception matters more
+                _log.warning("ROLLBACK after an exception failed: %s", rollback_error)

@@ -1,0 +1,99 @@
+//! The one error type of the client engine. The FFI layer turns it into a pickled
+//! `(kind, message, fields)` triple, and `pyro_postgres.error._make_error` turns that
+//! into the Python exception — the only place where that mapping happens.
+
+use pyro_codecs::pickle::PickleWriter;
+use pyro_protocol::startup::StartupError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// An ErrorResponse: its fields keyed by protocol code (S, V, C, M, D, H, ...).
+    Server(Vec<(u8, String)>),
+    Protocol(String),
+    Io(String),
+    /// The API was used wrongly (wrong parameter count, operation in progress, ...).
+    Usage(String),
+    /// A Python value could not be encoded for its parameter.
+    Encode(String),
+    /// A server value could not be turned into a Python value.
+    Decode(String),
+    /// The connection is closed or broken.
+    Closed(String),
+    Auth(String),
+    Unsupported(String),
+    /// A caught panic: a bug of ours.
+    Bug(String),
+}
+
+impl ClientError {
+    pub fn from_startup(e: StartupError) -> Self {
+        match e {
+            StartupError::Server(fields) => ClientError::Server(fields),
+            StartupError::Auth(m) => ClientError::Auth(m),
+            StartupError::Unsupported(m) => ClientError::Unsupported(m),
+            StartupError::Protocol(m) => ClientError::Protocol(m),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientError::Server(_) => "server",
+            ClientError::Protocol(_) => "protocol",
+            ClientError::Io(_) => "io",
+            ClientError::Usage(_) => "usage",
+            ClientError::Encode(_) => "encode",
+            ClientError::Decode(_) => "decode",
+            ClientError::Closed(_) => "closed",
+            ClientError::Auth(_) => "auth",
+            ClientError::Unsupported(_) => "unsupported",
+            ClientError::Bug(_) => "bug",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Server(fields) => {
+                fields.iter().find(|(c, _)| *c == b'M').map(|(_, v)| v.clone()).unwrap_or_default()
+            }
+            ClientError::Protocol(m)
+            | ClientError::Io(m)
+            | ClientError::Usage(m)
+            | ClientError::Encode(m)
+            | ClientError::Decode(m)
+            | ClientError::Closed(m)
+            | ClientError::Auth(m)
+            | ClientError::Unsupported(m)
+            | ClientError::Bug(m) => m.clone(),
+        }
+    }
+
+    /// `(kind, message, {code: value} | None)` as a complete pickle stream.
+    pub fn write_pickle(&self, w: &mut PickleWriter) {
+        w.begin_tuple(3);
+        w.str(self.kind());
+        w.str(&self.message());
+        match self {
+            ClientError::Server(fields) => {
+                w.empty_dict();
+                w.mark();
+                for (code, value) in fields {
+                    let key = [*code];
+                    w.str(std::str::from_utf8(&key).unwrap_or("?"));
+                    w.str(value);
+                }
+                w.setitems();
+            }
+            _ => w.none(),
+        }
+        w.end_tuple(3);
+        w.stop();
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.message())
+    }
+}
+
+impl std::error::Error for ClientError {}

@@ -1,0 +1,612 @@
+//! The client engine shared by the sync and async front ends, sans I/O.
+//!
+//! Contract: a [`Client`] never touches a socket, a clock or a thread. A front end starts
+//! one operation at a time (`start_*`), writes whatever [`Client::output`] holds, feeds
+//! every received byte to the conversation ([`Client::feed`] or the zero-copy
+//! [`Client::read_buffer`]/[`Client::commit_read`] pair) and calls [`Client::process`]
+//! until it answers [`Progress::Done`]. The operation's result is then in
+//! [`Client::result`]: rows as one pickle stream, a row count, or an error.
+//!
+//! Every operation runs until its final ReadyForQuery even when the server or a decoder
+//! reports an error half-way, so after `Done` the connection is always in step with the
+//! server — or marked broken, in which case every later operation fails at once.
+
+mod error;
+mod rows;
+mod statement;
+
+use std::sync::Arc;
+
+use pyro_codecs::pickle::PickleWriter;
+use pyro_protocol::backend;
+use pyro_protocol::startup::{ServerInfo, Startup, Step};
+use pyro_protocol::{frontend, Conversation, Event, Expect};
+
+pub use error::ClientError;
+pub use rows::RowMode;
+use rows::RowSink;
+pub use statement::{Statement, StatementCache};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// More bytes from the server are needed (after sending [`Client::output`]).
+    NeedInput,
+    Done,
+}
+
+/// What an operation produced.
+#[derive(Debug, Default)]
+pub struct OpResult {
+    /// True when the pickle stream in [`Client::result_bytes`] holds the value.
+    pub has_rows: bool,
+    /// Rows affected (query_drop / exec_drop) or rows returned.
+    pub value: u64,
+    /// The value captured by [`RowMode::Scalar`].
+    pub scalar: Option<String>,
+    pub error: Option<ClientError>,
+}
+
+/// How the caller names a statement in `exec`.
+pub enum StatementRef<'a> {
+    Sql(&'a str),
+    Prepared(u64),
+}
+
+enum Op {
+    Idle,
+    Startup(Box<Startup>),
+    SimpleQuery { sink: RowSink, affected: u64 },
+    Prepare { names: Vec<String>, sqls: Vec<String>, partial: Vec<statement::Partial>, created: Vec<bool>, ids: Vec<u64> },
+    /// First use of an SQL string by `exec`: prepare it, then run [`Op::Execute`].
+    PrepareThenExecute { sql: String, partial: statement::Partial, created: bool, params: Vec<u8>, mode: RowMode },
+    Execute { sink: RowSink, affected: u64 },
+    Sync,
+}
+
+pub struct Client {
+    conv: Conversation,
+    out: Vec<u8>,
+    op: Op,
+    error: Option<ClientError>,
+    writer: PickleWriter,
+    pub result: OpResult,
+    pub info: ServerInfo,
+    stmts: StatementCache,
+    /// Server notices not yet handed to the application.
+    pub notices: Vec<Vec<(u8, String)>>,
+    scratch: Vec<u8>,
+    formats: Vec<i16>,
+    pending_execute: Option<(Arc<Statement>, Vec<u8>, RowMode)>,
+}
+
+fn write_closes(stmts: &mut StatementCache, out: &mut Vec<u8>, conv: &mut Conversation, then_sync: bool) {
+    let names = stmts.take_pending_closes();
+    if names.is_empty() {
+        return;
+    }
+    for name in &names {
+        frontend::close_statement(out, name);
+        conv.expect(Expect::CloseComplete, TAG_HOUSEKEEPING);
+    }
+    if then_sync {
+        frontend::sync(out);
+        conv.expect(Expect::Sync, TAG_HOUSEKEEPING);
+    }
+}
+
+const TAG_OP: u64 = 1;
+const TAG_HOUSEKEEPING: u64 = 0;
+
+impl Client {
+    /// Begins a login: the StartupMessage is in [`Client::output`] afterwards.
+    pub fn startup(params: &[(&str, &str)], password: Option<&str>, cache_size: usize) -> Result<Client, ClientError> {
+        let mut out = Vec::with_capacity(4096);
+        let startup = Startup::begin(params, password, &mut out).map_err(ClientError::from_startup)?;
+        Ok(Client {
+            conv: Conversation::new(),
+            out,
+            op: Op::Startup(Box::new(startup)),
+            error: None,
+            writer: PickleWriter::new(),
+            result: OpResult::default(),
+            info: ServerInfo::default(),
+            stmts: StatementCache::new(cache_size),
+            notices: Vec::new(),
+            scratch: Vec::new(),
+            formats: Vec::new(),
+            pending_execute: None,
+        })
+    }
+
+    pub fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    pub fn clear_output(&mut self) {
+        self.out.clear();
+    }
+
+    pub fn feed(&mut self, data: &[u8]) {
+        self.conv.feed(data);
+    }
+
+    /// Spare space after the buffered input to read into; then call
+    /// [`Client::commit_read`] with the number of bytes read.
+    pub fn read_buffer(&mut self, at_least: usize) -> &mut [u8] {
+        self.conv.read_buffer(at_least)
+    }
+
+    pub fn commit_read(&mut self, n: usize) {
+        self.conv.commit_read(n);
+    }
+
+    pub fn missing_bytes(&self) -> usize {
+        self.conv.missing_bytes()
+    }
+
+    pub fn result_bytes(&self) -> &[u8] {
+        self.writer.as_bytes()
+    }
+
+    pub fn broken(&self) -> Option<&str> {
+        self.conv.broken()
+    }
+
+    pub fn mark_broken(&mut self, why: &str) {
+        self.conv.mark_broken(why);
+        self.op = Op::Idle;
+    }
+
+    pub fn is_idle(&self) -> bool {
+        matches!(self.op, Op::Idle)
+    }
+
+    pub fn transaction_status(&self) -> u8 {
+        self.conv.transaction_status()
+    }
+
+    pub fn statements(&self) -> &StatementCache {
+        &self.stmts
+    }
+
+    pub fn prepared(&self, id: u64) -> Option<&Arc<Statement>> {
+        self.stmts.prepared(id)
+    }
+
+    fn begin_op(&mut self) -> Result<(), ClientError> {
+        if let Some(why) = self.conv.broken() {
+            return Err(ClientError::Closed(format!("the connection is broken: {why}")));
+        }
+        if !matches!(self.op, Op::Idle) {
+            return Err(ClientError::Usage("another operation is in progress on this connection".into()));
+        }
+        self.result = OpResult::default();
+        self.error = None;
+        self.writer.reset();
+        Ok(())
+    }
+
+    /// Close messages for statements evicted or released since the last request; they
+    /// ride along with the next request instead of costing a round trip of their own.
+    fn write_pending_closes(&mut self, then_sync: bool) {
+        write_closes(&mut self.stmts, &mut self.out, &mut self.conv, then_sync);
+    }
+
+    /// Runs `f` with the conversation moved out of `self`, so that `f` may hold events
+    /// (which borrow the conversation's buffer) while mutating the rest of the client.
+    fn with_conv<R>(&mut self, f: impl FnOnce(&mut Self, &mut Conversation) -> R) -> R {
+        let mut conv = std::mem::take(&mut self.conv);
+        let r = f(self, &mut conv);
+        self.conv = conv;
+        r
+    }
+
+    pub fn start_query(&mut self, sql: &str, mode: RowMode) -> Result<(), ClientError> {
+        self.begin_op()?;
+        let mark = self.out.len();
+        self.write_pending_closes(true);
+        if let Err(e) = frontend::query(&mut self.out, sql) {
+            self.out.truncate(mark);
+            return Err(ClientError::Usage(e.message));
+        }
+        self.conv.expect(Expect::SimpleQuery, TAG_OP);
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        self.op = Op::SimpleQuery { sink, affected: 0 };
+        Ok(())
+    }
+
+    /// A Sync round trip: proves the session is alive and in step.
+    pub fn start_ping(&mut self) -> Result<(), ClientError> {
+        self.begin_op()?;
+        self.write_pending_closes(false);
+        frontend::sync(&mut self.out);
+        self.conv.expect(Expect::Sync, TAG_OP);
+        self.op = Op::Sync;
+        Ok(())
+    }
+
+    /// Prepares named statements in one round trip; ids land in the result as a pickle
+    /// list of ints (one per statement) on success.
+    pub fn start_prepare(&mut self, sqls: &[&str]) -> Result<(), ClientError> {
+        self.begin_op()?;
+        let mark = self.out.len();
+        self.write_pending_closes(false);
+        let mut names = Vec::with_capacity(sqls.len());
+        for (i, sql) in sqls.iter().enumerate() {
+            let name = self.stmts.new_name();
+            if let Err(e) = frontend::parse(&mut self.out, &name, sql, &[]) {
+                self.out.truncate(mark);
+                return Err(ClientError::Usage(format!("statement {}: {}", i + 1, e.message)));
+            }
+            frontend::describe_statement(&mut self.out, &name);
+            self.conv.expect(Expect::ParseComplete, i as u64 + 1);
+            self.conv.expect(Expect::StatementDescription, i as u64 + 1);
+            names.push(name);
+        }
+        frontend::sync(&mut self.out);
+        self.conv.expect(Expect::Sync, TAG_OP);
+        let n = sqls.len();
+        self.op = Op::Prepare {
+            names,
+            sqls: sqls.iter().map(|s| s.to_string()).collect(),
+            partial: (0..n).map(|_| statement::Partial::default()).collect(),
+            created: vec![false; n],
+            ids: Vec::new(),
+        };
+        Ok(())
+    }
+
+    pub fn start_exec(&mut self, stmt: StatementRef<'_>, params: &[u8], mode: RowMode) -> Result<(), ClientError> {
+        self.begin_op()?;
+        let stmt = match stmt {
+            StatementRef::Prepared(id) => match self.stmts.prepared(id) {
+                Some(s) => s.clone(),
+                None => {
+                    return Err(ClientError::Usage(
+                        "this prepared statement belongs to another connection or was already released".into(),
+                    ))
+                }
+            },
+            StatementRef::Sql(sql) => match self.stmts.lookup(sql) {
+                Some(s) => s,
+                None => {
+                    // Check the parameters decode before spending a round trip on the prepare.
+                    pyro_codecs::marshal::parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
+                    let name = self.stmts.new_name();
+                    let mark = self.out.len();
+                    self.write_pending_closes(false);
+                    if let Err(e) = frontend::parse(&mut self.out, &name, sql, &[]) {
+                        self.out.truncate(mark);
+                        return Err(ClientError::Usage(e.message));
+                    }
+                    frontend::describe_statement(&mut self.out, &name);
+                    frontend::sync(&mut self.out);
+                    self.conv.expect(Expect::ParseComplete, TAG_OP);
+                    self.conv.expect(Expect::StatementDescription, TAG_OP);
+                    self.conv.expect(Expect::Sync, TAG_OP);
+                    self.op = Op::PrepareThenExecute {
+                        sql: sql.to_owned(),
+                        partial: statement::Partial { name, ..Default::default() },
+                        created: false,
+                        params: params.to_vec(),
+                        mode,
+                    };
+                    return Ok(());
+                }
+            },
+        };
+        self.with_conv(|c, conv| c.write_execute(conv, stmt, params, mode))
+    }
+
+    fn write_execute(
+        &mut self,
+        conv: &mut Conversation,
+        stmt: Arc<Statement>,
+        params: &[u8],
+        mode: RowMode,
+    ) -> Result<(), ClientError> {
+        let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
+        write_closes(&mut self.stmts, &mut self.out, conv, false);
+        frontend::bind(&mut self.out, "", &stmt.name, &self.formats, count, &self.scratch, &stmt.result_formats);
+        self.stmts.used();
+        let max_rows = if matches!(mode, RowMode::First { .. }) { 1 } else { 0 };
+        frontend::execute(&mut self.out, "", max_rows);
+        frontend::sync(&mut self.out);
+        conv.expect(Expect::BindComplete, TAG_OP);
+        conv.expect(Expect::Execute, TAG_OP);
+        conv.expect(Expect::Sync, TAG_OP);
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        sink.set_columns_from(&stmt);
+        self.op = Op::Execute { sink, affected: 0 };
+        Ok(())
+    }
+
+    /// Drives the current operation with whatever input is buffered.
+    pub fn process(&mut self) -> Result<Progress, ClientError> {
+        self.with_conv(|c, conv| c.process_with(conv))
+    }
+
+    fn process_with(&mut self, conv: &mut Conversation) -> Result<Progress, ClientError> {
+        loop {
+            if matches!(self.op, Op::Idle) {
+                return Ok(Progress::Done);
+            }
+            if let Op::Startup(_) = self.op {
+                match self.process_startup(conv)? {
+                    Some(p) => return Ok(p),
+                    None => continue,
+                }
+            }
+            let event = match conv.next_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => return Ok(Progress::NeedInput),
+                Err(e) => {
+                    self.op = Op::Idle;
+                    return Err(ClientError::Protocol(e.message));
+                }
+            };
+            match event {
+                Event::Notice(fields) => {
+                    self.notices.push(fields.to_owned_fields());
+                    continue;
+                }
+                Event::ParameterStatus { name, value } => {
+                    let name = String::from_utf8_lossy(name).into_owned();
+                    let value = String::from_utf8_lossy(value).into_owned();
+                    if name == "client_encoding" && !value.eq_ignore_ascii_case("UTF8") {
+                        conv.mark_broken(format!(
+                            "client_encoding was changed to {value}; pyro_postgres needs UTF8"
+                        ));
+                    }
+                    self.info.parameters.retain(|(k, _)| *k != name);
+                    self.info.parameters.push((name, value));
+                    continue;
+                }
+                Event::Notification { .. } => continue,
+                _ => {}
+            }
+            let tag = event_tag(&event);
+            if tag == Some(TAG_HOUSEKEEPING) {
+                // CloseComplete / ReadyForQuery of piggy-backed closes; errors there are
+                // impossible in practice (closing a missing statement is not an error).
+                continue;
+            }
+            let fatal = matches!(&event, Event::Error { fields, .. } if fields.is_fatal());
+            let done = self.handle_event(event, fatal)?;
+            if let Some((stmt, params, mode)) = self.pending_execute.take() {
+                if let Err(e) = self.write_execute(conv, stmt, &params, mode) {
+                    self.op = Op::Idle;
+                    self.result.error = Some(e);
+                    return Ok(Progress::Done);
+                }
+                continue;
+            }
+            if done {
+                return Ok(Progress::Done);
+            }
+        }
+    }
+
+    fn process_startup(&mut self, conv: &mut Conversation) -> Result<Option<Progress>, ClientError> {
+        let step = {
+            let Op::Startup(startup) = &mut self.op else { unreachable!() };
+            let msg = match conv.next_message() {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return Ok(Some(Progress::NeedInput)),
+                Err(e) => {
+                    self.op = Op::Idle;
+                    return Err(ClientError::Protocol(e.message));
+                }
+            };
+            startup.handle(msg, &mut self.out)
+        };
+        match step {
+            Ok(Step::Continue) => Ok(None),
+            Ok(Step::Done) => {
+                let Op::Startup(startup) = std::mem::replace(&mut self.op, Op::Idle) else { unreachable!() };
+                let startup = *startup;
+                self.notices.extend(startup.info.notices.iter().cloned());
+                self.info = startup.info;
+                Ok(Some(Progress::Done))
+            }
+            Err(e) => {
+                self.op = Op::Idle;
+                conv.mark_broken("login failed");
+                Err(ClientError::from_startup(e))
+            }
+        }
+    }
+
+    fn record_error(&mut self, e: ClientError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Returns true when the operation is complete.
+    fn handle_event(&mut self, event: Event<'_>, fatal: bool) -> Result<bool, ClientError> {
+        if let Event::Error { fields, .. } = &event {
+            let e = ClientError::Server(fields.to_owned_fields());
+            if fatal {
+                // FATAL: the server is closing the session; there is nothing to wait for.
+                self.op = Op::Idle;
+                self.result.error = Some(e);
+                return Ok(true);
+            }
+            self.record_error(e);
+            return Ok(false);
+        }
+        match &mut self.op {
+            Op::Idle | Op::Startup(_) => unreachable!(),
+            Op::Sync => {
+                if let Event::ReadyForQuery { .. } = event {
+                    return Ok(self.finish());
+                }
+            }
+            Op::SimpleQuery { sink, affected } => match event {
+                Event::RowDescription { desc, .. } => {
+                    if let Err(e) = sink.set_columns_text(desc) {
+                        self.error.get_or_insert(e);
+                    }
+                }
+                Event::DataRow { row, .. } => {
+                    if self.error.is_none() {
+                        if let Err(e) = sink.row(row, &mut self.writer) {
+                            self.error = Some(e);
+                        }
+                    }
+                }
+                Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
+                Event::CopyIn { .. } => {
+                    frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported by pyro_postgres yet");
+                }
+                Event::ReadyForQuery { .. } => {
+                    let n = *affected;
+                    sink.end(&mut self.writer);
+                    self.result.value = n;
+                    self.result.scalar = sink.scalar.take();
+                    self.result.has_rows = sink.produces_rows();
+                    return Ok(self.finish());
+                }
+                _ => {}
+            },
+            Op::Execute { sink, affected } => match event {
+                Event::DataRow { row, .. } => {
+                    if self.error.is_none() {
+                        if let Err(e) = sink.row(row, &mut self.writer) {
+                            self.error = Some(e);
+                        }
+                    }
+                }
+                Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
+                Event::ReadyForQuery { .. } => {
+                    let n = *affected;
+                    sink.end(&mut self.writer);
+                    self.result.value = if sink.is_drop() { n } else { sink.row_count() };
+                    self.result.has_rows = sink.produces_rows();
+                    return Ok(self.finish());
+                }
+                _ => {}
+            },
+            Op::Prepare { partial, created, .. } => match event {
+                Event::ParseComplete { tag } => created[tag as usize - 1] = true,
+                Event::ParameterDescription { tag, body } => {
+                    partial[tag as usize - 1].param_types = backend::parameter_types(body).collect()
+                }
+                Event::RowDescription { tag, desc } => {
+                    if let Err(e) = partial[tag as usize - 1].set_columns(desc) {
+                        self.error.get_or_insert(e);
+                    }
+                }
+                Event::NoData { .. } | Event::Skipped { .. } => {}
+                Event::ReadyForQuery { .. } => {
+                    let Op::Prepare { names, sqls, partial, created, mut ids } = std::mem::replace(&mut self.op, Op::Sync)
+                    else {
+                        unreachable!()
+                    };
+                    if self.error.is_some() {
+                        for (name, made) in names.into_iter().zip(created) {
+                            if made {
+                                self.stmts.queue_close(name);
+                            }
+                        }
+                    } else {
+                        for ((name, sql), mut p) in names.into_iter().zip(sqls).zip(partial) {
+                            p.name = name;
+                            ids.push(self.stmts.insert_prepared(p.finish(sql)));
+                        }
+                        self.writer.empty_list();
+                        self.writer.mark();
+                        for id in &ids {
+                            self.writer.int(*id as i64);
+                        }
+                        self.writer.appends();
+                        self.writer.stop();
+                        self.result.has_rows = true;
+                    }
+                    return Ok(self.finish());
+                }
+                _ => {}
+            },
+            Op::PrepareThenExecute { partial, created, .. } => match event {
+                Event::ParseComplete { .. } => *created = true,
+                Event::ParameterDescription { body, .. } => partial.param_types = backend::parameter_types(body).collect(),
+                Event::RowDescription { desc, .. } => {
+                    if let Err(e) = partial.set_columns(desc) {
+                        self.error.get_or_insert(e);
+                    }
+                }
+                Event::ReadyForQuery { .. } => {
+                    let Op::PrepareThenExecute { sql, partial, created, params, mode } =
+                        std::mem::replace(&mut self.op, Op::Idle)
+                    else {
+                        unreachable!()
+                    };
+                    if self.error.is_some() {
+                        if created {
+                            self.stmts.queue_close(partial.name);
+                        }
+                        return Ok(self.finish());
+                    }
+                    let stmt = self.stmts.insert_cached(partial.finish(sql));
+                    // Written by the caller once this event (which borrows the
+                    // conversation) is gone.
+                    self.pending_execute = Some((stmt, params, mode));
+                    return Ok(false);
+                }
+                _ => {}
+            },
+        }
+        Ok(false)
+    }
+
+    fn finish(&mut self) -> bool {
+        self.op = Op::Idle;
+        if let Some(e) = self.error.take() {
+            self.result.error = Some(e);
+            self.result.has_rows = false;
+        }
+        true
+    }
+
+    /// Releases a statement made by `prepare`; its Close rides along with the next request.
+    pub fn release_prepared(&mut self, id: u64) {
+        self.stmts.release_prepared(id);
+    }
+
+    /// Appends Terminate; the caller sends it and closes the socket.
+    pub fn write_terminate(&mut self) {
+        frontend::terminate(&mut self.out);
+    }
+
+    /// Writes the error of the last operation as a pickle `(kind, message, fields)` into
+    /// the result buffer.
+    pub fn write_error(&mut self, e: &ClientError) {
+        self.writer.reset();
+        e.write_pickle(&mut self.writer);
+    }
+}
+
+fn event_tag(ev: &Event<'_>) -> Option<u64> {
+    Some(match ev {
+        Event::ParseComplete { tag }
+        | Event::BindComplete { tag }
+        | Event::CloseComplete { tag }
+        | Event::ParameterDescription { tag, .. }
+        | Event::RowDescription { tag, .. }
+        | Event::NoData { tag }
+        | Event::DataRow { tag, .. }
+        | Event::CommandComplete { tag, .. }
+        | Event::EmptyQuery { tag }
+        | Event::PortalSuspended { tag }
+        | Event::Skipped { tag, .. }
+        | Event::CopyIn { tag }
+        | Event::CopyOut { tag }
+        | Event::CopyData { tag, .. }
+        | Event::ReadyForQuery { tag, .. } => *tag,
+        Event::Error { tag, .. } => return *tag,
+        _ => return None,
+    })
+}

@@ -1,0 +1,204 @@
+//! Server-side prepared statements: what the server told us about each, the LRU cache
+//! that makes `exec(str)` one round trip after the first use, and the Close messages
+//! that keep the server from accumulating statements.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use pyro_codecs::decode::{result_format_for, ColumnDecoder, DecodeOptions};
+use pyro_codecs::encode::{encode_param, Encoded};
+use pyro_codecs::marshal::parse_params;
+use pyro_protocol::backend::RowDescription;
+
+use crate::ClientError;
+
+/// Ids of `prepare()`d statements are unique in the process, so a statement handed to
+/// the wrong connection is recognised instead of running whatever has the same name there.
+static NEXT_PREPARED_ID: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Debug)]
+pub struct Statement {
+    pub name: String,
+    pub sql: String,
+    pub param_types: Vec<u32>,
+    pub columns: Arc<[String]>,
+    pub column_types: Vec<u32>,
+    pub decoders: Arc<[ColumnDecoder]>,
+    /// One format code per result column, chosen from its type: binary where we have a
+    /// binary decoder, text otherwise (so unknown types still come back as `str`).
+    pub result_formats: Vec<i16>,
+}
+
+#[derive(Default)]
+pub(crate) struct Partial {
+    pub name: String,
+    pub param_types: Vec<u32>,
+    pub names: Vec<String>,
+    pub types: Vec<u32>,
+}
+
+impl Partial {
+    pub fn set_columns(&mut self, desc: RowDescription<'_>) -> Result<(), ClientError> {
+        for field in desc.fields() {
+            let field = field.map_err(|e| ClientError::Protocol(e.message))?;
+            self.names.push(String::from_utf8_lossy(field.name).into_owned());
+            self.types.push(field.type_oid);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, sql: String) -> Statement {
+        let opts = DecodeOptions::default();
+        let formats: Vec<_> = self.types.iter().map(|&t| result_format_for(t)).collect();
+        let decoders: Vec<_> = self.types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, &opts)).collect();
+        Statement {
+            name: self.name,
+            sql,
+            param_types: self.param_types,
+            columns: Arc::from(self.names),
+            column_types: self.types,
+            decoders: Arc::from(decoders),
+            result_formats: formats.into_iter().map(|f| f as i16).collect(),
+        }
+    }
+}
+
+pub struct StatementCache {
+    capacity: usize,
+    by_sql: HashMap<String, (Arc<Statement>, u64)>,
+    tick: u64,
+    prepared: HashMap<u64, Arc<Statement>>,
+    next_name: u64,
+    pending_closes: Vec<String>,
+    /// Statements to close once the request using them has been written (cache size 0).
+    close_after_use: Vec<String>,
+}
+
+impl StatementCache {
+    pub fn new(capacity: usize) -> Self {
+        StatementCache {
+            capacity,
+            by_sql: HashMap::new(),
+            tick: 0,
+            prepared: HashMap::new(),
+            next_name: 0,
+            pending_closes: Vec::new(),
+            close_after_use: Vec::new(),
+        }
+    }
+
+    pub fn new_name(&mut self) -> String {
+        self.next_name += 1;
+        format!("pyro_{}", self.next_name)
+    }
+
+    pub fn lookup(&mut self, sql: &str) -> Option<Arc<Statement>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.by_sql.get_mut(sql).map(|(s, used)| {
+            *used = tick;
+            s.clone()
+        })
+    }
+
+    /// Caches a statement prepared for `exec(str)`, evicting (and closing) the least
+    /// recently used one when full. With capacity 0 the statement is closed after use.
+    pub fn insert_cached(&mut self, stmt: Statement) -> Arc<Statement> {
+        let stmt = Arc::new(stmt);
+        if self.capacity == 0 {
+            self.close_after_use.push(stmt.name.clone());
+            return stmt;
+        }
+        if self.by_sql.len() >= self.capacity {
+            if let Some(oldest) = self.by_sql.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                if let Some((old, _)) = self.by_sql.remove(&oldest) {
+                    self.pending_closes.push(old.name.clone());
+                }
+            }
+        }
+        self.tick += 1;
+        self.by_sql.insert(stmt.sql.clone(), (stmt.clone(), self.tick));
+        stmt
+    }
+
+    pub fn insert_prepared(&mut self, stmt: Statement) -> u64 {
+        let id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+        self.prepared.insert(id, Arc::new(stmt));
+        id
+    }
+
+    pub fn prepared(&self, id: u64) -> Option<&Arc<Statement>> {
+        self.prepared.get(&id)
+    }
+
+    pub fn release_prepared(&mut self, id: u64) {
+        if let Some(stmt) = self.prepared.remove(&id) {
+            self.pending_closes.push(stmt.name.clone());
+        }
+    }
+
+    pub fn queue_close(&mut self, name: String) {
+        self.pending_closes.push(name);
+    }
+
+    /// Called once a Bind naming the statement is written: from then on its Close may
+    /// follow.
+    pub fn used(&mut self) {
+        self.pending_closes.append(&mut self.close_after_use);
+    }
+
+    pub fn take_pending_closes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending_closes)
+    }
+
+    pub fn cached_len(&self) -> usize {
+        self.by_sql.len()
+    }
+
+    pub fn prepared_len(&self) -> usize {
+        self.prepared.len()
+    }
+}
+
+/// Encodes the marshalled parameters into Bind's value list, typed by the statement's
+/// server-described parameter types. Nothing is sent when this fails.
+pub(crate) fn encode_params(
+    stmt: &Statement,
+    params: &[u8],
+    out: &mut Vec<u8>,
+    formats: &mut Vec<i16>,
+) -> Result<u16, ClientError> {
+    let values = parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
+    if values.len() != stmt.param_types.len() {
+        return Err(ClientError::Usage(format!(
+            "the statement takes {} parameter{} but {} {} given",
+            stmt.param_types.len(),
+            if stmt.param_types.len() == 1 { "" } else { "s" },
+            values.len(),
+            if values.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    out.clear();
+    formats.clear();
+    for (i, (value, &oid)) in values.iter().zip(&stmt.param_types).enumerate() {
+        let at = out.len();
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        match encode_param(value, oid, out) {
+            Ok(Encoded::Null) => {
+                out.truncate(at);
+                out.extend_from_slice(&(-1i32).to_be_bytes());
+                formats.push(1);
+            }
+            Ok(Encoded::Value(format)) => {
+                let len = (out.len() - at - 4) as i32;
+                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                formats.push(format as i16);
+            }
+            Err(e) => {
+                return Err(ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message)));
+            }
+        }
+    }
+    Ok(values.len() as u16)
+}

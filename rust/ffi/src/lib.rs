@@ -1,0 +1,625 @@
+//! The C ABI of pyro_postgres (see `include/pyro_postgres.h`, generated from this file).
+//!
+//! Conventions, in the manner of rustls-ffi:
+//! * Connections are opaque `uint64_t` handles from [`pyro_conn_new`]. A handle carries a
+//!   generation number, so a stale or made-up handle is answered with
+//!   [`PyroStatus::BadHandle`], never undefined behaviour.
+//! * Every fallible function returns a [`PyroStatus`] and writes its result into the
+//!   connection's [`PyroOut`] (address from [`pyro_conn_out`]): `data`/`len` hold a pickle
+//!   stream (the rows, or `(kind, message, fields)` for an error), `value` a count. The
+//!   out area stays valid until the next call on the same handle; callers that share a
+//!   handle between threads must copy it out before letting another call start.
+//! * Every body runs inside [`ffi_guard`], so a panic becomes `PyroStatus::Panic`
+//!   instead of unwinding into C.
+//! * A connection is guarded by a mutex: concurrent calls on one handle are serialised.
+//!   No call ever runs foreign code while holding it, so nothing here can deadlock on
+//!   re-entry.
+
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use pyro_client::{ClientError, RowMode, StatementRef};
+use pyro_codecs::pickle::PickleWriter;
+use pyro_transport::{BlockingConn, ConnectOptions, SslMode};
+
+/// Result of every fallible call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PyroStatus {
+    /// Success; the result is in the out area.
+    Ok = 0,
+    /// Failure; `data`/`len` hold the pickled `(kind, message, fields)` error triple.
+    Error = 1,
+    /// The handle is unknown, freed, or from an older generation.
+    BadHandle = 2,
+    /// An internal panic was caught; the connection is unusable.
+    Panic = 3,
+    /// Success, and server notices are waiting ([`pyro_conn_take_notices`]).
+    OkWithNotices = 4,
+}
+
+/// Where results land. One per connection, at a stable address.
+#[repr(C)]
+pub struct PyroOut {
+    /// A pickle stream (protocol 5): the rows, a value, or the error triple.
+    pub data: *const u8,
+    pub len: usize,
+    /// Rows affected (`*_drop`), or rows read.
+    pub value: u64,
+    /// 1 when `data` holds a result value, 0 when the call produced none.
+    pub has_data: u32,
+    /// Server notices buffered and not yet taken.
+    pub notices: u32,
+}
+
+/// How rows are returned by query/exec calls.
+pub const PYRO_ROWS_TUPLES: u32 = 0;
+pub const PYRO_ROWS_DICTS: u32 = 1;
+pub const PYRO_FIRST_TUPLE: u32 = 2;
+pub const PYRO_FIRST_DICT: u32 = 3;
+pub const PYRO_DROP: u32 = 4;
+
+struct ConnState {
+    conn: Option<BlockingConn>,
+    closed_reason: Option<String>,
+    /// For results produced without a live session (errors, info).
+    scratch: PickleWriter,
+    notices: Vec<Vec<(u8, String)>>,
+}
+
+struct ConnEntry {
+    state: Mutex<ConnState>,
+    out: UnsafeCell<PyroOut>,
+    /// Statement releases from finalizers; kept apart from `state` so that releasing never
+    /// waits for a query running on another thread.
+    releases: Mutex<Vec<u64>>,
+}
+
+// `out` is only written while `state` is locked; readers follow the documented rule.
+unsafe impl Sync for ConnEntry {}
+unsafe impl Send for ConnEntry {}
+
+#[derive(Default)]
+struct Registry {
+    slots: Vec<(u32, Option<Arc<ConnEntry>>)>,
+    free: Vec<usize>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static REG: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(Registry::default()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means a panic was caught while it was held; the data is
+    // still consistent enough to report errors with.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lookup(handle: u64) -> Option<Arc<ConnEntry>> {
+    let index = (handle & 0xffff_ffff) as usize;
+    let generation = (handle >> 32) as u32;
+    if index == 0 {
+        return None;
+    }
+    let reg = lock(registry());
+    match reg.slots.get(index - 1) {
+        Some((g, Some(entry))) if *g == generation => Some(entry.clone()),
+        _ => None,
+    }
+}
+
+fn ffi_guard(f: impl FnOnce() -> PyroStatus) -> PyroStatus {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(PyroStatus::Panic)
+}
+
+fn set_out(entry: &ConnEntry, data: &[u8], value: u64, has_data: bool, notices: usize) {
+    // SAFETY: called with `entry.state` locked, which serialises all writers.
+    unsafe {
+        let out = &mut *entry.out.get();
+        out.data = data.as_ptr();
+        out.len = data.len();
+        out.value = value;
+        out.has_data = has_data as u32;
+        out.notices = notices as u32;
+    }
+}
+
+fn fail(entry: &ConnEntry, state: &mut ConnState, e: &ClientError) -> PyroStatus {
+    state.scratch.reset();
+    e.write_pickle(&mut state.scratch);
+    let notices = state.notices.len();
+    set_out(entry, state.scratch.as_bytes(), 0, true, notices);
+    PyroStatus::Error
+}
+
+/// Runs `f` with the live session, or fails with a "closed" error.
+fn with_conn(
+    handle: u64,
+    f: impl FnOnce(&mut BlockingConn) -> Result<(), ClientError>,
+) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        let releases = std::mem::take(&mut *lock(&entry.releases));
+        let Some(conn) = state.conn.as_mut() else {
+            let why = state.closed_reason.clone().unwrap_or_else(|| "the connection is not open".into());
+            return fail(&entry, state, &ClientError::Closed(why));
+        };
+        for id in releases {
+            conn.client.release_prepared(id);
+        }
+        if let Some(why) = conn.client.broken() {
+            let e = ClientError::Closed(format!("the connection is broken: {why}"));
+            return fail(&entry, state, &e);
+        }
+        let outcome = f(conn).and_then(|()| match conn.client.result.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        });
+        state.notices.append(&mut conn.client.notices);
+        let notices = state.notices.len();
+        match outcome {
+            Ok(()) => {
+                let r = &conn.client.result;
+                let (has, value) = (r.has_rows, r.value);
+                set_out(&entry, conn.client.result_bytes(), value, has, notices);
+                if notices > 0 {
+                    PyroStatus::OkWithNotices
+                } else {
+                    PyroStatus::Ok
+                }
+            }
+            Err(e) => {
+                if let Some(why) = conn.client.broken() {
+                    state.closed_reason = Some(format!("the connection is broken: {why}"));
+                }
+                fail(&entry, state, &e)
+            }
+        }
+    })
+}
+
+/// Borrowed bytes from C; a null pointer is only accepted with length 0.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, len)
+    }
+}
+
+fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ClientError> {
+    std::str::from_utf8(b).map_err(|_| ClientError::Usage(format!("{what} is not valid UTF-8")))
+}
+
+fn row_mode(mode: u32) -> Result<RowMode, ClientError> {
+    Ok(match mode {
+        PYRO_ROWS_TUPLES => RowMode::List { dicts: false },
+        PYRO_ROWS_DICTS => RowMode::List { dicts: true },
+        PYRO_FIRST_TUPLE => RowMode::First { dicts: false },
+        PYRO_FIRST_DICT => RowMode::First { dicts: true },
+        PYRO_DROP => RowMode::Drop,
+        other => return Err(ClientError::Usage(format!("unknown row mode {other}"))),
+    })
+}
+
+/// The library version, NUL-terminated, static.
+#[no_mangle]
+pub extern "C" fn pyro_version() -> *const u8 {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr()
+}
+
+/// Allocates a connection handle (not yet connected). Never returns 0 except when a
+/// panic was caught.
+#[no_mangle]
+pub extern "C" fn pyro_conn_new() -> u64 {
+    catch_unwind(|| {
+        let entry = Arc::new(ConnEntry {
+            state: Mutex::new(ConnState {
+                conn: None,
+                closed_reason: Some("the connection is not open yet".into()),
+                scratch: PickleWriter::new(),
+                notices: Vec::new(),
+            }),
+            out: UnsafeCell::new(PyroOut { data: std::ptr::null(), len: 0, value: 0, has_data: 0, notices: 0 }),
+            releases: Mutex::new(Vec::new()),
+        });
+        let mut reg = lock(registry());
+        let index = match reg.free.pop() {
+            Some(i) => i,
+            None => {
+                reg.slots.push((0, None));
+                reg.slots.len() - 1
+            }
+        };
+        let slot = &mut reg.slots[index];
+        slot.0 = slot.0.wrapping_add(1);
+        slot.1 = Some(entry);
+        ((slot.0 as u64) << 32) | (index as u64 + 1)
+    })
+    .unwrap_or(0)
+}
+
+/// The out area of a handle (stable until [`pyro_conn_free`]), or null for a bad handle.
+#[no_mangle]
+pub extern "C" fn pyro_conn_out(handle: u64) -> *const PyroOut {
+    catch_unwind(|| match lookup(handle) {
+        Some(entry) => entry.out.get() as *const PyroOut,
+        None => std::ptr::null(),
+    })
+    .unwrap_or(std::ptr::null())
+}
+
+/// Frees a handle: closes the session (sending Terminate) if still open. Later calls
+/// with the handle answer `BadHandle`.
+#[no_mangle]
+pub extern "C" fn pyro_conn_free(handle: u64) -> PyroStatus {
+    ffi_guard(|| {
+        let index = (handle & 0xffff_ffff) as usize;
+        let generation = (handle >> 32) as u32;
+        let entry = {
+            let mut reg = lock(registry());
+            match reg.slots.get_mut(index.wrapping_sub(1)) {
+                Some((g, slot @ Some(_))) if *g == generation => {
+                    let e = slot.take();
+                    reg.free.push(index - 1);
+                    e
+                }
+                _ => return PyroStatus::BadHandle,
+            }
+        };
+        if let Some(entry) = entry {
+            let mut state = lock(&entry.state);
+            if let Some(mut conn) = state.conn.take() {
+                conn.close();
+            }
+        }
+        PyroStatus::Ok
+    })
+}
+
+fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
+    let mut opts = ConnectOptions::default();
+    let text = utf8(raw, "the connection options")?;
+    let mut parts = text.split('\0');
+    while let Some(key) = parts.next() {
+        if key.is_empty() {
+            continue;
+        }
+        let value = parts.next().ok_or_else(|| ClientError::Usage(format!("option {key} has no value")))?;
+        let number = |what: &str| -> Result<u64, ClientError> {
+            value.parse().map_err(|_| ClientError::Usage(format!("{what} must be a whole number, not {value:?}")))
+        };
+        match key {
+            "host" => opts.host = value.to_owned(),
+            "port" => {
+                opts.port = u16::try_from(number("port")?)
+                    .map_err(|_| ClientError::Usage(format!("port {value} is out of range")))?
+            }
+            "socket" => opts.socket = Some(value.to_owned()),
+            "user" => opts.user = value.to_owned(),
+            "password" => opts.password = Some(value.to_owned()),
+            "database" => opts.database = Some(value.to_owned()),
+            "application_name" => opts.application_name = Some(value.to_owned()),
+            "options" => opts.options = Some(value.to_owned()),
+            "sslmode" => {
+                opts.ssl_mode = SslMode::parse(value)
+                    .ok_or_else(|| ClientError::Usage(format!("unknown sslmode {value:?}")))?
+            }
+            "upgrade_to_unix_socket" => opts.upgrade_to_unix_socket = value == "1",
+            "connect_timeout_ms" => {
+                let ms = number("connect_timeout")?;
+                opts.connect_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+            }
+            "statement_cache_size" => opts.statement_cache_size = number("statement_cache_size")? as usize,
+            _ => {
+                let setting = key.strip_prefix("param:").ok_or_else(|| ClientError::Usage(format!("unknown option {key}")))?;
+                opts.params.push((setting.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
+/// user, password, database, application_name, options, sslmode,
+/// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
+/// `param:<name>` for any server setting sent at startup).
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_connect(handle: u64, opts: *const u8, opts_len: usize) -> PyroStatus {
+    let raw = bytes(opts, opts_len);
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        if state.conn.is_some() {
+            return fail(&entry, state, &ClientError::Usage("the handle is already connected".into()));
+        }
+        let connected = parse_options(raw).and_then(|o| BlockingConn::connect(&o));
+        match connected {
+            Ok(mut conn) => {
+                state.notices.append(&mut conn.client.notices);
+                state.conn = Some(conn);
+                state.closed_reason = None;
+                state.scratch.reset();
+                state.scratch.none();
+                state.scratch.stop();
+                let n = state.notices.len();
+                set_out(&entry, state.scratch.as_bytes(), 0, false, n);
+                if n > 0 {
+                    PyroStatus::OkWithNotices
+                } else {
+                    PyroStatus::Ok
+                }
+            }
+            Err(e) => fail(&entry, state, &e),
+        }
+    })
+}
+
+/// Simple query (text results, several statements allowed). `mode` is one of the
+/// `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_query(handle: u64, sql: *const u8, sql_len: usize, mode: u32) -> PyroStatus {
+    let sql = bytes(sql, sql_len);
+    with_conn(handle, |conn| {
+        let sql = utf8(sql, "the SQL text")?;
+        conn.client.start_query(sql, row_mode(mode)?)?;
+        conn.run()
+    })
+}
+
+/// Extended query with binary results. `statement_id` names a prepared statement
+/// (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
+/// `params` is `marshal.dumps(params, 4)` of a tuple or list.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_exec(
+    handle: u64,
+    statement_id: u64,
+    sql: *const u8,
+    sql_len: usize,
+    params: *const u8,
+    params_len: usize,
+    mode: u32,
+) -> PyroStatus {
+    let sql = bytes(sql, sql_len);
+    let params = bytes(params, params_len);
+    with_conn(handle, |conn| {
+        let stmt = if statement_id != 0 {
+            StatementRef::Prepared(statement_id)
+        } else {
+            StatementRef::Sql(utf8(sql, "the SQL text")?)
+        };
+        conn.client.start_exec(stmt, params, row_mode(mode)?)?;
+        conn.run()
+    })
+}
+
+/// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
+/// is a pickled list of statement ids.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_prepare(handle: u64, sqls: *const u8, sqls_len: usize, count: u32) -> PyroStatus {
+    let raw = bytes(sqls, sqls_len);
+    with_conn(handle, |conn| {
+        let text = utf8(raw, "the SQL text")?;
+        let list: Vec<&str> = if count == 0 { Vec::new() } else { text.split('\0').collect() };
+        if list.len() != count as usize {
+            return Err(ClientError::Usage("statement count does not match the texts given".into()));
+        }
+        conn.client.start_prepare(&list)?;
+        conn.run()
+    })
+}
+
+/// Forgets a prepared statement; its Close is sent with the next request. Never blocks
+/// on a running query.
+#[no_mangle]
+pub extern "C" fn pyro_conn_release_statement(handle: u64, statement_id: u64) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        lock(&entry.releases).push(statement_id);
+        PyroStatus::Ok
+    })
+}
+
+/// One Sync round trip.
+#[no_mangle]
+pub extern "C" fn pyro_conn_ping(handle: u64) -> PyroStatus {
+    with_conn(handle, |conn| {
+        conn.client.start_ping()?;
+        conn.run()
+    })
+}
+
+/// A pickled dict describing the session: pid, parameters (server settings reported by
+/// the server), protocol_minor, transaction_status, unix_socket, endpoint, and the
+/// statement counts.
+#[no_mangle]
+pub extern "C" fn pyro_conn_info(handle: u64) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        let w = &mut state.scratch;
+        w.reset();
+        w.empty_dict();
+        w.mark();
+        match &state.conn {
+            Some(conn) => {
+                let info = &conn.client.info;
+                w.str("pid");
+                w.int(info.pid as i64);
+                w.str("protocol_minor");
+                w.int(info.protocol_minor as i64);
+                w.str("parameters");
+                w.empty_dict();
+                w.mark();
+                for (k, v) in &info.parameters {
+                    w.str(k);
+                    w.str(v);
+                }
+                w.setitems();
+                w.str("transaction_status");
+                w.str(std::str::from_utf8(&[conn.client.transaction_status()]).unwrap_or("?"));
+                w.str("unix_socket");
+                w.bool(conn.is_unix_socket);
+                w.str("endpoint");
+                w.str(&conn.endpoint);
+                w.str("cached_statements");
+                w.int(conn.client.statements().cached_len() as i64);
+                w.str("prepared_statements");
+                w.int(conn.client.statements().prepared_len() as i64);
+                w.str("broken");
+                match conn.client.broken() {
+                    Some(why) => w.str(why),
+                    None => w.none(),
+                }
+            }
+            None => {
+                w.str("closed");
+                w.str(state.closed_reason.as_deref().unwrap_or("closed"));
+            }
+        }
+        w.setitems();
+        w.stop();
+        let n = state.notices.len();
+        set_out(&entry, state.scratch.as_bytes(), 0, true, n);
+        PyroStatus::Ok
+    })
+}
+
+/// Moves the buffered server notices into the out area as a pickled list of dicts
+/// (protocol field code → text).
+#[no_mangle]
+pub extern "C" fn pyro_conn_take_notices(handle: u64) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        let notices = std::mem::take(&mut state.notices);
+        let w = &mut state.scratch;
+        w.reset();
+        w.empty_list();
+        w.mark();
+        for fields in &notices {
+            w.empty_dict();
+            w.mark();
+            for (code, value) in fields {
+                w.str(std::str::from_utf8(&[*code]).unwrap_or("?"));
+                w.str(value);
+            }
+            w.setitems();
+        }
+        w.appends();
+        w.stop();
+        set_out(&entry, state.scratch.as_bytes(), notices.len() as u64, true, 0);
+        PyroStatus::Ok
+    })
+}
+
+/// Sends Terminate and closes the socket. Later calls fail with a "closed" error; the
+/// handle stays valid until [`pyro_conn_free`].
+#[no_mangle]
+pub extern "C" fn pyro_conn_close(handle: u64) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut state = lock(&entry.state);
+        if let Some(mut conn) = state.conn.take() {
+            conn.close();
+        }
+        state.closed_reason = Some("the connection is closed".into());
+        PyroStatus::Ok
+    })
+}
+
+/// 1 when the handle has a live, in-step session; 0 when closed or broken; -1 for a bad
+/// handle.
+#[no_mangle]
+pub extern "C" fn pyro_conn_is_open(handle: u64) -> i32 {
+    catch_unwind(|| {
+        let Some(entry) = lookup(handle) else { return -1 };
+        let state = lock(&entry.state);
+        match &state.conn {
+            Some(conn) if conn.client.broken().is_none() => 1,
+            _ => 0,
+        }
+    })
+    .unwrap_or(-1)
+}
+
+/// The transaction status byte of the last ReadyForQuery (`'I'`, `'T'` or `'E'`), 0 when
+/// closed, -1 for a bad handle.
+#[no_mangle]
+pub extern "C" fn pyro_conn_transaction_status(handle: u64) -> i32 {
+    catch_unwind(|| {
+        let Some(entry) = lookup(handle) else { return -1 };
+        let state = lock(&entry.state);
+        match &state.conn {
+            Some(conn) if conn.client.broken().is_none() => conn.client.transaction_status() as i32,
+            _ => 0,
+        }
+    })
+    .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_and_forged_handles_are_rejected() {
+        assert_eq!(pyro_conn_ping(0), PyroStatus::BadHandle);
+        assert_eq!(pyro_conn_ping(12345), PyroStatus::BadHandle);
+        let h = pyro_conn_new();
+        assert_ne!(h, 0);
+        assert!(!pyro_conn_out(h).is_null());
+        // Not connected yet: a clear error, not a crash.
+        assert_eq!(pyro_conn_ping(h), PyroStatus::Error);
+        assert_eq!(pyro_conn_free(h), PyroStatus::Ok);
+        assert_eq!(pyro_conn_ping(h), PyroStatus::BadHandle);
+        assert_eq!(pyro_conn_free(h), PyroStatus::BadHandle);
+        assert!(pyro_conn_out(h).is_null());
+        // The slot is reused with a new generation; the old handle stays dead.
+        let h2 = pyro_conn_new();
+        assert_ne!(h2, h);
+        assert_eq!(pyro_conn_ping(h), PyroStatus::BadHandle);
+        pyro_conn_free(h2);
+    }
+
+    #[test]
+    fn options_are_parsed_and_unknown_keys_rejected() {
+        let o = parse_options(b"host\0db.example\0port\x005433\0param:search_path\0s\0upgrade_to_unix_socket\x000\0").unwrap();
+        assert_eq!(o.host, "db.example");
+        assert_eq!(o.port, 5433);
+        assert_eq!(o.params, vec![("search_path".to_owned(), "s".to_owned())]);
+        assert!(!o.upgrade_to_unix_socket);
+        assert!(parse_options(b"bogus\0x\0").is_err());
+        assert!(parse_options(b"port\x0070000\0").is_err());
+    }
+
+    #[test]
+    fn header_is_current() {
+        let crate_dir = env!("CARGO_MANIFEST_DIR");
+        let header = std::path::Path::new(crate_dir).join("../../include/pyro_postgres.h");
+        let config = cbindgen::Config::from_file(std::path::Path::new(crate_dir).join("cbindgen.toml")).unwrap();
+        let mut generated = Vec::new();
+        cbindgen::Builder::new()
+            .with_crate(crate_dir)
+            .with_config(config)
+            .generate()
+            .expect("cbindgen runs")
+            .write(&mut generated);
+        if std::env::var_os("PYRO_UPDATE_HEADER").is_some() {
+            std::fs::write(&header, &generated).unwrap();
+        }
+        let current = std::fs::read(&header).unwrap_or_default();
+        assert!(
+            current == generated,
+            "include/pyro_postgres.h is stale: run `PYRO_UPDATE_HEADER=1 cargo test -p pyro-ffi header_is_current`"
+        );
+    }
+}

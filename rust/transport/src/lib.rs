@@ -1,0 +1,306 @@
+//! Blocking transport for the sync API: TCP or unix sockets, driving the sans-I/O
+//! [`pyro_client::Client`] until each operation is done.
+//!
+//! Calls here block the calling thread on the socket. The FFI layer is called through
+//! ctypes, which releases the GIL around every foreign call, so other Python threads run
+//! while we wait for the server.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use pyro_client::{Client, ClientError, Progress, RowMode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub host: String,
+    pub port: u16,
+    /// Full path of the server's socket file (e.g. `/run/pg/.s.PGSQL.5432`).
+    pub socket: Option<String>,
+    pub user: String,
+    pub password: Option<String>,
+    pub database: Option<String>,
+    pub application_name: Option<String>,
+    pub options: Option<String>,
+    /// Further startup parameters (server settings).
+    pub params: Vec<(String, String)>,
+    pub ssl_mode: SslMode,
+    pub upgrade_to_unix_socket: bool,
+    pub connect_timeout: Option<Duration>,
+    pub statement_cache_size: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            host: "localhost".into(),
+            port: 5432,
+            socket: None,
+            user: String::new(),
+            password: None,
+            database: None,
+            application_name: None,
+            options: None,
+            params: Vec::new(),
+            ssl_mode: SslMode::Prefer,
+            upgrade_to_unix_socket: true,
+            connect_timeout: None,
+            statement_cache_size: 256,
+        }
+    }
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.write_all(data),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.write_all(data),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let r = match self {
+                Stream::Tcp(s) => s.read(buf),
+                #[cfg(unix)]
+                Stream::Unix(s) => s.read(buf),
+            };
+            match r {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+
+    fn is_loopback_peer(&self) -> bool {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false),
+            #[cfg(unix)]
+            Stream::Unix(_) => false,
+        }
+    }
+}
+
+fn io_error(context: &str, e: std::io::Error) -> ClientError {
+    ClientError::Io(format!("{context}: {e}"))
+}
+
+pub struct BlockingConn {
+    stream: Stream,
+    pub client: Client,
+    pub is_unix_socket: bool,
+    /// Where the session lives, for error messages and `repr`.
+    pub endpoint: String,
+}
+
+impl BlockingConn {
+    pub fn connect(opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        if matches!(opts.ssl_mode, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull) {
+            // Refuse before opening a socket: nothing may travel in plain text when the
+            // user asked for TLS.
+            return Err(ClientError::Unsupported(format!(
+                "sslmode={} needs TLS, which this build of pyro_postgres does not support yet; use sslmode=disable or prefer",
+                match opts.ssl_mode {
+                    SslMode::Require => "require",
+                    SslMode::VerifyCa => "verify-ca",
+                    _ => "verify-full",
+                }
+            )));
+        }
+        let conn = match &opts.socket {
+            Some(path) => Self::connect_unix(path, opts)?,
+            None => Self::connect_tcp(opts)?,
+        };
+        if opts.socket.is_none() && opts.upgrade_to_unix_socket && conn.stream.is_loopback_peer() {
+            return Ok(conn.try_upgrade(opts));
+        }
+        Ok(conn)
+    }
+
+    #[cfg(unix)]
+    fn connect_unix(path: &str, opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        let stream = UnixStream::connect(path).map_err(|e| io_error(&format!("cannot connect to unix socket {path}"), e))?;
+        Self::login(Stream::Unix(stream), true, path.to_owned(), opts)
+    }
+
+    #[cfg(not(unix))]
+    fn connect_unix(_path: &str, _opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        Err(ClientError::Unsupported("unix sockets are not available on this platform".into()))
+    }
+
+    fn connect_tcp(opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        let endpoint = format!("{}:{}", opts.host, opts.port);
+        let addrs = (opts.host.as_str(), opts.port)
+            .to_socket_addrs()
+            .map_err(|e| io_error(&format!("cannot resolve host {:?}", opts.host), e))?;
+        let mut last_err = None;
+        for addr in addrs {
+            let attempt = match opts.connect_timeout {
+                Some(t) => TcpStream::connect_timeout(&addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    return Self::login(Stream::Tcp(stream), false, endpoint, opts);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(match last_err {
+            Some(e) => io_error(&format!("cannot connect to {endpoint}"), e),
+            None => ClientError::Io(format!("host {:?} resolved to no addresses", opts.host)),
+        })
+    }
+
+    fn login(stream: Stream, is_unix: bool, endpoint: String, opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        let mut params: Vec<(&str, &str)> = vec![("user", opts.user.as_str()), ("client_encoding", "UTF8")];
+        if let Some(db) = &opts.database {
+            params.push(("database", db));
+        }
+        if let Some(app) = &opts.application_name {
+            params.push(("application_name", app));
+        }
+        if let Some(o) = &opts.options {
+            params.push(("options", o));
+        }
+        // Text results (simple queries) are parsed assuming ISO dates.
+        if !opts.params.iter().any(|(k, _)| k.eq_ignore_ascii_case("datestyle")) {
+            params.push(("DateStyle", "ISO"));
+        }
+        for (k, v) in &opts.params {
+            params.push((k, v));
+        }
+        let client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
+        let mut conn = BlockingConn { stream, client, is_unix_socket: is_unix, endpoint };
+        conn.run()?;
+        Ok(conn)
+    }
+
+    /// The unix-socket upgrade: ask a loopback server where its socket is and log in
+    /// there. Any failure keeps this TCP session, which is in step because every probe
+    /// runs to its ReadyForQuery.
+    fn try_upgrade(mut self, opts: &ConnectOptions) -> BlockingConn {
+        if self.client.start_query("SHOW unix_socket_directories", RowMode::Scalar).is_err() || self.run().is_err() {
+            return self;
+        }
+        if self.client.result.error.is_some() {
+            return self;
+        }
+        let Some(dirs) = self.client.result.scalar.take() else { return self };
+        let Some(dir) = dirs.split(',').map(str::trim).find(|d| !d.is_empty() && !d.starts_with('@')) else {
+            return self;
+        };
+        let path = format!("{}/.s.PGSQL.{}", dir.trim_end_matches('/'), opts.port);
+        match Self::connect_unix(&path, opts) {
+            Ok(unix) => {
+                self.close();
+                unix
+            }
+            Err(_) => self,
+        }
+    }
+
+    /// Sends what the client has queued and reads until the current operation is done.
+    /// I/O failures and protocol violations mark the connection broken.
+    pub fn run(&mut self) -> Result<(), ClientError> {
+        loop {
+            // Process first: handling a message may queue a reply (authentication,
+            // CopyFail) that must reach the server before we wait for more input.
+            let progress = self.client.process();
+            if !self.client.output().is_empty() {
+                let sent = self.stream.write_all(self.client.output());
+                self.client.clear_output();
+                if let Err(e) = sent {
+                    return Err(self.fail(io_error("cannot send to the server", e)));
+                }
+            }
+            match progress {
+                Ok(Progress::Done) => return Ok(()),
+                Ok(Progress::NeedInput) => {
+                    let want = self.client.missing_bytes();
+                    let buf = self.client.read_buffer(want);
+                    match self.stream.read(buf) {
+                        Ok(0) => {
+                            return Err(self.fail(ClientError::Closed("the server closed the connection".into())));
+                        }
+                        Ok(n) => self.client.commit_read(n),
+                        Err(e) => return Err(self.fail(io_error("cannot read from the server", e))),
+                    }
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    fn fail(&mut self, e: ClientError) -> ClientError {
+        self.client.mark_broken(&e.message());
+        self.stream.shutdown();
+        e
+    }
+
+    /// Terminate and close; best effort, errors ignored.
+    pub fn close(&mut self) {
+        if self.client.broken().is_none() {
+            self.client.clear_output();
+            self.client.write_terminate();
+            let _ = self.stream.write_all(self.client.output());
+            self.client.clear_output();
+            self.client.mark_broken("the connection is closed");
+        }
+        self.stream.shutdown();
+    }
+
+    pub fn set_read_timeout(&self, t: Option<Duration>) {
+        if let Stream::Tcp(s) = &self.stream {
+            let _ = s.set_read_timeout(t);
+        }
+    }
+}
+
+impl Drop for BlockingConn {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
