@@ -34,6 +34,11 @@ DROP = 4
 
 
 class PyroOut(ctypes.Structure):
+    data: int | None
+    len: int
+    value: int
+    has_data: int
+    notices: int
     _fields_ = [
         ("data", c_void_p),
         ("len", c_size_t),

@@ -35,6 +35,7 @@ class IsolationLevel:
     in any case, with spaces or underscores (``"repeatable_read"``, ``"READ COMMITTED"``)."""
 
     __slots__ = ("_sql",)
+    _sql: str
     ReadUncommitted: ClassVar[IsolationLevel]
     ReadCommitted: ClassVar[IsolationLevel]
     RepeatableRead: ClassVar[IsolationLevel]
@@ -88,6 +89,10 @@ class PreparedStatement:
     """
 
     __slots__ = ("_id", "_sql", "_owner", "_lib", "__weakref__")
+    _id: int
+    _sql: str
+    _owner: Any
+    _lib: Any
 
     def __init__(self) -> None:
         raise TypeError("PreparedStatement objects are created by Conn.prepare()")
@@ -124,6 +129,8 @@ class Ticket:
     """Identifies one request queued in a pipeline."""
 
     __slots__ = ("_seq", "_pipeline")
+    _seq: int
+    _pipeline: Any
 
     def __init__(self) -> None:
         raise TypeError("Ticket objects are created by Pipeline.exec()")

@@ -1,0 +1,50 @@
+"""The blocking API."""
+
+from typing import Any, Iterable, Sequence, TypeAlias
+
+from . import IsolationLevel, Opts, PreparedStatement
+
+__all__ = ["Conn", "Transaction"]
+
+Params: TypeAlias = Sequence[Any] | Iterable[Any] | None
+StatementLike: TypeAlias = str | PreparedStatement
+
+class Conn:
+    """A connection; ``Conn(url_or_opts)`` connects at once. Calls from several threads
+    are serialised; the GIL is released while waiting for the server."""
+
+    def __init__(self, url_or_opts: str | Opts) -> None: ...
+    def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
+        """Simple query (no parameters, several statements allowed): rows of every result
+        set, as tuples or dicts."""
+    def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
+        """The first row, or None."""
+    def query_drop(self, sql: str) -> int:
+        """The affected-row count of the last statement."""
+    def prepare(self, sql: str) -> PreparedStatement: ...
+    def prepare_batch(self, sqls: Sequence[str]) -> list[PreparedStatement]:
+        """Prepares several statements in one round trip."""
+    def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
+        """Extended query with parameters typed by the server; binary results."""
+    def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
+        """The first row, or None; the server stops after one row."""
+    def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
+        """The affected-row count (rows returned for a SELECT)."""
+    def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction: ...
+    def ping(self) -> None: ...
+    def id(self) -> int:
+        """The server process id of this session."""
+    def server_version(self) -> str: ...
+    def is_closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Conn: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+class Transaction:
+    """``with conn.tx():`` — commit on a clean exit, rollback on an exception."""
+
+    def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def __enter__(self) -> Transaction: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
