@@ -31,6 +31,9 @@ typedef enum {
   PYRO_STATUS_PANIC = 3,
   // Success, and server notices are waiting ([`pyro_conn_take_notices`]).
   PYRO_STATUS_OK_WITH_NOTICES = 4,
+  // Success; the result did not fit the buffer given to
+  // [`pyro_conn_set_result_buffer`] and stays in the library's memory (`data`/`len`).
+  PYRO_STATUS_OK_LARGE = 5,
 } PyroStatus;
 
 // Where results land. One per connection, at a stable address.
@@ -53,72 +56,78 @@ extern "C" {
 // The library version, NUL-terminated, static.
 const uint8_t *pyro_version(void);
 
-// Allocates a connection handle (not yet connected). Never returns 0 except when a
-// panic was caught.
-uint64_t pyro_conn_new(void);
+// Allocates a connection handle (not yet connected). Returns 0 when 65535 handles are
+// already live, or when a panic was caught.
+uint32_t pyro_conn_new(void);
 
 // The out area of a handle (stable until [`pyro_conn_free`]), or null for a bad handle.
-const PyroOut *pyro_conn_out(uint64_t handle);
+const PyroOut *pyro_conn_out(uint32_t handle);
 
 // Frees a handle: closes the session (sending Terminate) if still open. Later calls
 // with the handle answer `BadHandle`.
-PyroStatus pyro_conn_free(uint64_t handle);
+PyroStatus pyro_conn_free(uint32_t handle);
 
 // Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
 // user, password, database, application_name, options, sslmode,
 // upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
 // `param:<name>` for any server setting sent at startup).
-PyroStatus pyro_conn_connect(uint64_t handle, const uint8_t *opts, uintptr_t opts_len);
+PyroStatus pyro_conn_connect(uint32_t handle, const uint8_t *opts, uint32_t opts_len);
 
 // Simple query (text results, several statements allowed). `mode` is one of the
 // `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.
-PyroStatus pyro_conn_query(uint64_t handle, const uint8_t *sql, uintptr_t sql_len, uint32_t mode);
+PyroStatus pyro_conn_query(uint32_t handle, const uint8_t *sql, uint32_t sql_len, uint32_t mode);
 
 // Extended query with binary results. `statement_id` names a prepared statement
 // (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
 // `params` is `marshal.dumps(params, 4)` of a tuple or list.
-PyroStatus pyro_conn_exec(uint64_t handle,
-                          uint64_t statement_id,
+PyroStatus pyro_conn_exec(uint32_t handle,
+                          uint32_t statement_id,
                           const uint8_t *sql,
-                          uintptr_t sql_len,
+                          uint32_t sql_len,
                           const uint8_t *params,
-                          uintptr_t params_len,
+                          uint32_t params_len,
                           uint32_t mode);
 
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
-PyroStatus pyro_conn_prepare(uint64_t handle,
+PyroStatus pyro_conn_prepare(uint32_t handle,
                              const uint8_t *sqls,
-                             uintptr_t sqls_len,
+                             uint32_t sqls_len,
                              uint32_t count);
+
+// Registers a buffer for results: those of at most `capacity` bytes are copied there
+// (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay
+// valid until another one is registered (a null pointer unregisters) or the handle is
+// freed.
+PyroStatus pyro_conn_set_result_buffer(uint32_t handle, uint8_t *buffer, uint32_t capacity);
 
 // Forgets a prepared statement; its Close is sent with the next request. Never blocks
 // on a running query.
-PyroStatus pyro_conn_release_statement(uint64_t handle, uint64_t statement_id);
+PyroStatus pyro_conn_release_statement(uint32_t handle, uint32_t statement_id);
 
 // One Sync round trip.
-PyroStatus pyro_conn_ping(uint64_t handle);
+PyroStatus pyro_conn_ping(uint32_t handle);
 
 // A pickled dict describing the session: pid, parameters (server settings reported by
 // the server), protocol_minor, transaction_status, unix_socket, endpoint, and the
 // statement counts.
-PyroStatus pyro_conn_info(uint64_t handle);
+PyroStatus pyro_conn_info(uint32_t handle);
 
 // Moves the buffered server notices into the out area as a pickled list of dicts
 // (protocol field code → text).
-PyroStatus pyro_conn_take_notices(uint64_t handle);
+PyroStatus pyro_conn_take_notices(uint32_t handle);
 
 // Sends Terminate and closes the socket. Later calls fail with a "closed" error; the
 // handle stays valid until [`pyro_conn_free`].
-PyroStatus pyro_conn_close(uint64_t handle);
+PyroStatus pyro_conn_close(uint32_t handle);
 
 // 1 when the handle has a live, in-step session; 0 when closed or broken; -1 for a bad
 // handle.
-int32_t pyro_conn_is_open(uint64_t handle);
+int32_t pyro_conn_is_open(uint32_t handle);
 
 // The transaction status byte of the last ReadyForQuery (`'I'`, `'T'` or `'E'`), 0 when
 // closed, -1 for a bad handle.
-int32_t pyro_conn_transaction_status(uint64_t handle);
+int32_t pyro_conn_transaction_status(uint32_t handle);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,7 +13,7 @@ import os
 import pickle
 import sys
 import threading
-from ctypes import c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p  # noqa: F401
 from typing import Any
 
 from . import error as _error
@@ -24,6 +24,7 @@ ERROR = 1
 BAD_HANDLE = 2
 PANIC = 3
 OK_WITH_NOTICES = 4
+OK_LARGE = 5
 
 # Row modes.
 ROWS_TUPLES = 0
@@ -63,7 +64,7 @@ class _Lib:
         self.path = path
         lib = ctypes.CDLL(path)
         self.cdll = lib
-        u64, u32, i32 = c_uint64, c_uint32, c_int32
+        u32, i32 = c_uint32, c_int32
         status = c_int32
 
         def declare(name: str, restype: Any, *argtypes: Any) -> Any:
@@ -73,22 +74,31 @@ class _Lib:
             return fn
 
         self.version = declare("pyro_version", c_char_p)
-        self.conn_new = declare("pyro_conn_new", u64)
-        self.conn_out = declare("pyro_conn_out", c_void_p, u64)
-        self.conn_free = declare("pyro_conn_free", status, u64)
-        self.conn_connect = declare("pyro_conn_connect", status, u64, c_char_p, c_size_t)
-        self.conn_query = declare("pyro_conn_query", status, u64, c_char_p, c_size_t, u32)
-        self.conn_exec = declare(
-            "pyro_conn_exec", status, u64, u64, c_char_p, c_size_t, c_char_p, c_size_t, u32
-        )
-        self.conn_prepare = declare("pyro_conn_prepare", status, u64, c_char_p, c_size_t, u32)
-        self.conn_release_statement = declare("pyro_conn_release_statement", status, u64, u64)
-        self.conn_ping = declare("pyro_conn_ping", status, u64)
-        self.conn_info = declare("pyro_conn_info", status, u64)
-        self.conn_take_notices = declare("pyro_conn_take_notices", status, u64)
-        self.conn_close = declare("pyro_conn_close", status, u64)
-        self.conn_is_open = declare("pyro_conn_is_open", i32, u64)
-        self.conn_transaction_status = declare("pyro_conn_transaction_status", i32, u64)
+        self.conn_new = declare("pyro_conn_new", u32)
+        self.conn_out = declare("pyro_conn_out", c_void_p, u32)
+        self.conn_free = declare("pyro_conn_free", status, u32)
+        self.conn_connect = declare("pyro_conn_connect", status, u32, c_char_p, u32)
+        self.conn_set_result_buffer = declare("pyro_conn_set_result_buffer", status, u32, c_void_p, u32)
+        self.conn_prepare = declare("pyro_conn_prepare", status, u32, c_char_p, u32, u32)
+        self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
+        self.conn_ping = declare("pyro_conn_ping", status, u32)
+        self.conn_info = declare("pyro_conn_info", status, u32)
+        self.conn_take_notices = declare("pyro_conn_take_notices", status, u32)
+        self.conn_close = declare("pyro_conn_close", status, u32)
+        self.conn_is_open = declare("pyro_conn_is_open", i32, u32)
+        self.conn_transaction_status = declare("pyro_conn_transaction_status", i32, u32)
+
+        # The per-query calls go without declared argument types: ctypes then converts
+        # Python ints to C ints and bytes to char pointers directly, which costs a third
+        # of a call through declared types. The C ABI takes only 32-bit integers for this
+        # reason, and these callers pass only ints below 2**32 and bytes objects.
+        def raw(name: str) -> Any:
+            fn = lib._FuncPtr((name, lib))
+            fn.restype = status
+            return fn
+
+        self.conn_query = raw("pyro_conn_query")
+        self.conn_exec = raw("pyro_conn_exec")
 
 
 _lib: _Lib | None = None
@@ -152,19 +162,28 @@ def raise_status(status: int, out: PyroOut | None) -> None:
     raise _error.LibraryBugError(f"unexpected status {status} from the pyro_postgres library")
 
 
-class Handle:
-    """Owns one connection handle of the library, freed exactly once."""
+RESULT_BUFFER_SIZE = 64 * 1024
 
-    __slots__ = ("h", "out", "lib", "__weakref__")
+
+class Handle:
+    """Owns one connection handle of the library, freed exactly once, and the buffer
+    the library copies results into (unpickled in place, no further foreign call)."""
+
+    __slots__ = ("h", "out", "lib", "buf", "_view", "__weakref__")
 
     def __init__(self) -> None:
         lib_ = lib()
         h = lib_.conn_new()
         if h == 0:
-            raise _error.LibraryBugError("could not allocate a connection handle")
+            raise _error.InterfaceError("could not allocate a connection handle (too many open connections)")
         self.h = h
         self.lib = lib_
         self.out = PyroOut.from_address(lib_.conn_out(h))
+        # Exporting the bytearray to ctypes pins it: it cannot be resized or freed while
+        # the library holds its address, which it does until the handle is freed.
+        self.buf = bytearray(RESULT_BUFFER_SIZE)
+        self._view = (ctypes.c_char * RESULT_BUFFER_SIZE).from_buffer(self.buf)
+        lib_.conn_set_result_buffer(h, ctypes.addressof(self._view), RESULT_BUFFER_SIZE)
 
     def free(self) -> None:
         h, self.h = self.h, 0

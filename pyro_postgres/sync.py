@@ -9,6 +9,8 @@ so a second thread waits for the first call to finish.
 from __future__ import annotations
 
 import logging
+import marshal
+import pickle
 import threading
 import weakref
 from typing import Any, Sequence, Union
@@ -29,8 +31,12 @@ __all__ = ["Conn", "Transaction"]
 
 _log = logging.getLogger("pyro_postgres")
 _read_out = _ffi.read_out
+_loads = pickle.loads
+_dumps = marshal.dumps
 _OK = _ffi.OK
+_OK_LARGE = _ffi.OK_LARGE
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
+_DROP = _ffi.DROP
 
 Params = Union[Sequence[Any], None]
 StatementLike = Union[str, PreparedStatement]
@@ -73,7 +79,10 @@ class Conn:
     """A connection. ``Conn(url_or_opts)`` connects at once; use it as a context manager
     or call ``close()``; an unreferenced connection is closed by its finalizer."""
 
-    __slots__ = ("_handle", "_h", "_out", "_lib", "_lock", "_finalizer", "_info", "_tx", "__weakref__")
+    __slots__ = (
+        "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_query_c", "_lock", "_finalizer", "_info", "_tx",
+        "__weakref__",
+    )
 
     def __init__(self, url_or_opts: str | Opts) -> None:
         if isinstance(url_or_opts, str):
@@ -88,6 +97,9 @@ class Conn:
         self._lib = handle.lib
         self._h = handle.h
         self._out = handle.out
+        self._buf = handle.buf
+        self._exec_c = handle.lib.conn_exec
+        self._query_c = handle.lib.conn_query
         self._lock = threading.Lock()
         self._info: dict[str, Any] | None = None
         self._tx: Transaction | None = None
@@ -110,13 +122,15 @@ class Conn:
     # -- plumbing -------------------------------------------------------------------
 
     def _fail(self, status: int) -> Any:
-        """Handles a non-OK status: logs notices (and returns the result) or raises."""
+        """Handles a status other than OK: reads a large result, logs notices, or raises."""
+        out = self._out
+        if status == _OK_LARGE:
+            return _read_out(out)
         if status == _OK_WITH_NOTICES:
-            out = self._out
             result = _read_out(out) if out.has_data else out.value
             _log_notices(self._handle)
             return result
-        _ffi.raise_status(status, self._out)
+        _ffi.raise_status(status, out)
 
     def _session_info(self) -> dict[str, Any]:
         with self._lock:
@@ -138,43 +152,20 @@ class Conn:
             f"a statement must be a str or a PreparedStatement, not {type(stmt).__name__}"
         )
 
-    def _query(self, sql: str, mode: int) -> Any:
-        if type(sql) is not str:
-            if not isinstance(sql, str):
-                raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
-            sql = str(sql)
-        raw = sql.encode()
-        with self._lock:
-            status = self._lib.conn_query(self._h, raw, len(raw), mode)
-            if status != _OK:
-                return self._fail(status)
-            out = self._out
-            return _read_out(out) if mode != _ffi.DROP else out.value
-
-    def _exec(self, stmt: StatementLike, params: Params, mode: int) -> Any:
-        sid, sql = self._statement(stmt)
-        p = _encode_params(params)
-        with self._lock:
-            status = self._lib.conn_exec(self._h, sid, sql, len(sql), p, len(p), mode)
-            if status != _OK:
-                return self._fail(status)
-            out = self._out
-            return _read_out(out) if mode != _ffi.DROP else out.value
-
     # -- simple query ---------------------------------------------------------------
 
     def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
         """Runs ``sql`` (one or more statements, no parameters) and returns all rows of all
         result sets, as tuples or, with ``as_dict``, dicts."""
-        return self._query(sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return _run_query(self, sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
         """The first row of ``sql``, or None; later rows are discarded unread."""
-        return self._query(sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+        return _run_query(self, sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
 
     def query_drop(self, sql: str) -> int:
         """Runs ``sql`` and returns the affected-row count of its last statement."""
-        return self._query(sql, _ffi.DROP)  # type: ignore[no-any-return]
+        return _run_query(self, sql, _DROP)  # type: ignore[no-any-return]
 
     # -- extended query -------------------------------------------------------------
 
@@ -198,20 +189,20 @@ class Conn:
         raw = "\0".join(texts).encode()
         with self._lock:
             status = self._lib.conn_prepare(self._h, raw, len(raw), len(texts))
-            ids = _read_out(self._out) if status == _OK else self._fail(status)
+            ids = _loads(self._buf) if status == _OK else self._fail(status)
         return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
 
     def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
         """Executes a statement with parameters; returns all rows (binary transfer)."""
-        return self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return _run_exec(self, stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
         """The first row, or None. The server stops after one row."""
-        return self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+        return _run_exec(self, stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
 
     def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
         """Executes and returns the affected-row count (rows returned, for a SELECT)."""
-        return self._exec(stmt, params, _ffi.DROP)  # type: ignore[no-any-return]
+        return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
 
     # -- transactions ---------------------------------------------------------------
 
@@ -269,6 +260,55 @@ class Conn:
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else "open"
         return f"<pyro_postgres.sync.Conn {state}>"
+
+
+# The two functions below are the hot path: one foreign call, then one pickle.loads
+# straight from the result buffer. They are module functions (no bound-method lookup)
+# and deliberately repetitive; keep them lean.
+
+
+def _run_query(conn: Conn, sql: str, mode: int) -> Any:
+    if type(sql) is not str:
+        if not isinstance(sql, str):
+            raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
+        sql = str(sql)
+    raw = sql.encode()
+    lock = conn._lock
+    lock.acquire()
+    try:
+        status = conn._query_c(conn._h, raw, len(raw), mode)
+        if status == _OK:
+            return _loads(conn._buf) if mode != _DROP else conn._out.value
+        return conn._fail(status)
+    finally:
+        lock.release()
+
+
+def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any:
+    if type(stmt) is str:
+        sid = 0
+        sql = stmt.encode()
+    elif type(stmt) is PreparedStatement and stmt._owner is conn._handle:
+        sid = stmt._id
+        sql = b""
+    else:
+        sid, sql = conn._statement(stmt)
+    if type(params) is tuple:
+        try:
+            p = _dumps(params, 4)
+        except ValueError:
+            p = _encode_params(params)
+    else:
+        p = _encode_params(params)
+    lock = conn._lock
+    lock.acquire()
+    try:
+        status = conn._exec_c(conn._h, sid, sql, len(sql), p, len(p), mode)
+        if status == _OK:
+            return _loads(conn._buf) if mode != _DROP else conn._out.value
+        return conn._fail(status)
+    finally:
+        lock.release()
 
 
 class Transaction:

@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
         memcpy(opts + len, argv[i + 1], v + 1); len += v + 1;
     }
     printf("version %s\n", (const char *)pyro_version());
-    uint64_t h = pyro_conn_new();
+    uint32_t h = pyro_conn_new();
     const PyroOut *out = pyro_conn_out(h);
     if (!h || !out) return 11;
     PyroStatus st = pyro_conn_connect(h, (const uint8_t *)opts, len);

@@ -49,14 +49,14 @@ pub struct OpResult {
 /// How the caller names a statement in `exec`.
 pub enum StatementRef<'a> {
     Sql(&'a str),
-    Prepared(u64),
+    Prepared(u32),
 }
 
 enum Op {
     Idle,
     Startup(Box<Startup>),
     SimpleQuery { sink: RowSink, affected: u64 },
-    Prepare { names: Vec<String>, sqls: Vec<String>, partial: Vec<statement::Partial>, created: Vec<bool>, ids: Vec<u64> },
+    Prepare { names: Vec<String>, sqls: Vec<String>, partial: Vec<statement::Partial>, created: Vec<bool>, ids: Vec<u32> },
     /// First use of an SQL string by `exec`: prepare it, then run [`Op::Execute`].
     PrepareThenExecute { sql: String, partial: statement::Partial, created: bool, params: Vec<u8>, mode: RowMode },
     Execute { sink: RowSink, affected: u64 },
@@ -169,7 +169,7 @@ impl Client {
         &self.stmts
     }
 
-    pub fn prepared(&self, id: u64) -> Option<&Arc<Statement>> {
+    pub fn prepared(&self, id: u32) -> Option<&Arc<Statement>> {
         self.stmts.prepared(id)
     }
 
@@ -572,7 +572,7 @@ impl Client {
     }
 
     /// Releases a statement made by `prepare`; its Close rides along with the next request.
-    pub fn release_prepared(&mut self, id: u64) {
+    pub fn release_prepared(&mut self, id: u32) {
         self.stmts.release_prepared(id);
     }
 

@@ -3,7 +3,7 @@
 //! that keep the server from accumulating statements.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use pyro_codecs::decode::{result_format_for, ColumnDecoder, DecodeOptions};
@@ -13,9 +13,10 @@ use pyro_protocol::backend::RowDescription;
 
 use crate::ClientError;
 
-/// Ids of `prepare()`d statements are unique in the process, so a statement handed to
-/// the wrong connection is recognised instead of running whatever has the same name there.
-static NEXT_PREPARED_ID: AtomicU64 = AtomicU64::new(1);
+/// Ids of `prepare()`d statements are unique in the process (until the 32-bit counter
+/// wraps), so a statement handed to the wrong connection is recognised instead of running
+/// whatever has the same name there.
+static NEXT_PREPARED_ID: AtomicU32 = AtomicU32::new(1);
 
 #[derive(Debug)]
 pub struct Statement {
@@ -68,7 +69,7 @@ pub struct StatementCache {
     capacity: usize,
     by_sql: HashMap<String, (Arc<Statement>, u64)>,
     tick: u64,
-    prepared: HashMap<u64, Arc<Statement>>,
+    prepared: HashMap<u32, Arc<Statement>>,
     next_name: u64,
     pending_closes: Vec<String>,
     /// Statements to close once the request using them has been written (cache size 0).
@@ -122,17 +123,20 @@ impl StatementCache {
         stmt
     }
 
-    pub fn insert_prepared(&mut self, stmt: Statement) -> u64 {
-        let id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+    pub fn insert_prepared(&mut self, stmt: Statement) -> u32 {
+        let mut id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+        while id == 0 || self.prepared.contains_key(&id) {
+            id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+        }
         self.prepared.insert(id, Arc::new(stmt));
         id
     }
 
-    pub fn prepared(&self, id: u64) -> Option<&Arc<Statement>> {
+    pub fn prepared(&self, id: u32) -> Option<&Arc<Statement>> {
         self.prepared.get(&id)
     }
 
-    pub fn release_prepared(&mut self, id: u64) {
+    pub fn release_prepared(&mut self, id: u32) {
         if let Some(stmt) = self.prepared.remove(&id) {
             self.pending_closes.push(stmt.name.clone());
         }

@@ -1,14 +1,21 @@
 //! The C ABI of pyro_postgres (see `include/pyro_postgres.h`, generated from this file).
 //!
 //! Conventions, in the manner of rustls-ffi:
-//! * Connections are opaque `uint64_t` handles from [`pyro_conn_new`]. A handle carries a
+//! * Connections are opaque `uint32_t` handles from [`pyro_conn_new`]: a slot index and a
 //!   generation number, so a stale or made-up handle is answered with
-//!   [`PyroStatus::BadHandle`], never undefined behaviour.
+//!   [`PyroStatus::BadHandle`], never undefined behaviour. Freed slots are reused in FIFO
+//!   order, so a slot's generation advances slowly and old handles stay detectable.
+//! * Every integer argument is 32 bits wide. That lets ctypes call the hot functions
+//!   without declared argument types (its default conversion passes Python ints as C
+//!   ints), which costs a third of a declared call; see `pyro_postgres/_ffi.py`.
 //! * Every fallible function returns a [`PyroStatus`] and writes its result into the
 //!   connection's [`PyroOut`] (address from [`pyro_conn_out`]): `data`/`len` hold a pickle
 //!   stream (the rows, or `(kind, message, fields)` for an error), `value` a count. The
 //!   out area stays valid until the next call on the same handle; callers that share a
 //!   handle between threads must copy it out before letting another call start.
+//! * A caller may register a buffer of its own ([`pyro_conn_set_result_buffer`]): results
+//!   that fit are copied there, so the caller reads them without another foreign call
+//!   (Python unpickles straight from its `bytearray`).
 //! * Every body runs inside [`ffi_guard`], so a panic becomes `PyroStatus::Panic`
 //!   instead of unwinding into C.
 //! * A connection is guarded by a mutex: concurrent calls on one handle are serialised.
@@ -38,6 +45,9 @@ pub enum PyroStatus {
     Panic = 3,
     /// Success, and server notices are waiting ([`pyro_conn_take_notices`]).
     OkWithNotices = 4,
+    /// Success; the result did not fit the buffer given to
+    /// [`pyro_conn_set_result_buffer`] and stays in the library's memory (`data`/`len`).
+    OkLarge = 5,
 }
 
 /// Where results land. One per connection, at a stable address.
@@ -72,9 +82,11 @@ struct ConnState {
 struct ConnEntry {
     state: Mutex<ConnState>,
     out: UnsafeCell<PyroOut>,
+    /// The caller's result buffer (pointer, capacity); written only with `state` locked.
+    result_buffer: UnsafeCell<(*mut u8, usize)>,
     /// Statement releases from finalizers; kept apart from `state` so that releasing never
     /// waits for a query running on another thread.
-    releases: Mutex<Vec<u64>>,
+    releases: Mutex<Vec<u32>>,
 }
 
 // `out` is only written while `state` is locked; readers follow the documented rule.
@@ -83,8 +95,15 @@ unsafe impl Send for ConnEntry {}
 
 #[derive(Default)]
 struct Registry {
-    slots: Vec<(u32, Option<Arc<ConnEntry>>)>,
-    free: Vec<usize>,
+    slots: Vec<(u16, Option<Arc<ConnEntry>>)>,
+    free: std::collections::VecDeque<usize>,
+}
+
+/// At most this many connections exist at once (the index is 16 bits).
+const MAX_HANDLES: usize = 0xffff;
+
+fn split_handle(handle: u32) -> (usize, u16) {
+    ((handle & 0xffff) as usize, (handle >> 16) as u16)
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -98,9 +117,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn lookup(handle: u64) -> Option<Arc<ConnEntry>> {
-    let index = (handle & 0xffff_ffff) as usize;
-    let generation = (handle >> 32) as u32;
+fn lookup(handle: u32) -> Option<Arc<ConnEntry>> {
+    let (index, generation) = split_handle(handle);
     if index == 0 {
         return None;
     }
@@ -137,7 +155,7 @@ fn fail(entry: &ConnEntry, state: &mut ConnState, e: &ClientError) -> PyroStatus
 
 /// Runs `f` with the live session, or fails with a "closed" error.
 fn with_conn(
-    handle: u64,
+    handle: u32,
     f: impl FnOnce(&mut BlockingConn) -> Result<(), ClientError>,
 ) -> PyroStatus {
     ffi_guard(|| {
@@ -166,7 +184,26 @@ fn with_conn(
             Ok(()) => {
                 let r = &conn.client.result;
                 let (has, value) = (r.has_rows, r.value);
-                set_out(&entry, conn.client.result_bytes(), value, has, notices);
+                let bytes = conn.client.result_bytes();
+                // SAFETY: `state` is locked; the caller keeps the buffer alive while it is
+                // registered (see pyro_conn_set_result_buffer).
+                let (buf, cap) = unsafe { *entry.result_buffer.get() };
+                if !has || buf.is_null() || bytes.len() > cap {
+                    set_out(&entry, bytes, value, has, notices);
+                    return if notices > 0 {
+                        PyroStatus::OkWithNotices
+                    } else if has && !buf.is_null() {
+                        PyroStatus::OkLarge
+                    } else {
+                        PyroStatus::Ok
+                    };
+                }
+                // SAFETY: as above; the regions cannot overlap (ours is a Vec).
+                let copied = unsafe {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
+                    std::slice::from_raw_parts(buf as *const u8, bytes.len())
+                };
+                set_out(&entry, copied, value, has, notices);
                 if notices > 0 {
                     PyroStatus::OkWithNotices
                 } else {
@@ -213,10 +250,10 @@ pub extern "C" fn pyro_version() -> *const u8 {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr()
 }
 
-/// Allocates a connection handle (not yet connected). Never returns 0 except when a
-/// panic was caught.
+/// Allocates a connection handle (not yet connected). Returns 0 when 65535 handles are
+/// already live, or when a panic was caught.
 #[no_mangle]
-pub extern "C" fn pyro_conn_new() -> u64 {
+pub extern "C" fn pyro_conn_new() -> u32 {
     catch_unwind(|| {
         let entry = Arc::new(ConnEntry {
             state: Mutex::new(ConnState {
@@ -226,27 +263,29 @@ pub extern "C" fn pyro_conn_new() -> u64 {
                 notices: Vec::new(),
             }),
             out: UnsafeCell::new(PyroOut { data: std::ptr::null(), len: 0, value: 0, has_data: 0, notices: 0 }),
+            result_buffer: UnsafeCell::new((std::ptr::null_mut(), 0)),
             releases: Mutex::new(Vec::new()),
         });
         let mut reg = lock(registry());
-        let index = match reg.free.pop() {
+        let index = match reg.free.pop_front() {
             Some(i) => i,
-            None => {
+            None if reg.slots.len() < MAX_HANDLES => {
                 reg.slots.push((0, None));
                 reg.slots.len() - 1
             }
+            None => return 0,
         };
         let slot = &mut reg.slots[index];
         slot.0 = slot.0.wrapping_add(1);
         slot.1 = Some(entry);
-        ((slot.0 as u64) << 32) | (index as u64 + 1)
+        ((slot.0 as u32) << 16) | (index as u32 + 1)
     })
     .unwrap_or(0)
 }
 
 /// The out area of a handle (stable until [`pyro_conn_free`]), or null for a bad handle.
 #[no_mangle]
-pub extern "C" fn pyro_conn_out(handle: u64) -> *const PyroOut {
+pub extern "C" fn pyro_conn_out(handle: u32) -> *const PyroOut {
     catch_unwind(|| match lookup(handle) {
         Some(entry) => entry.out.get() as *const PyroOut,
         None => std::ptr::null(),
@@ -257,16 +296,15 @@ pub extern "C" fn pyro_conn_out(handle: u64) -> *const PyroOut {
 /// Frees a handle: closes the session (sending Terminate) if still open. Later calls
 /// with the handle answer `BadHandle`.
 #[no_mangle]
-pub extern "C" fn pyro_conn_free(handle: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_free(handle: u32) -> PyroStatus {
     ffi_guard(|| {
-        let index = (handle & 0xffff_ffff) as usize;
-        let generation = (handle >> 32) as u32;
+        let (index, generation) = split_handle(handle);
         let entry = {
             let mut reg = lock(registry());
             match reg.slots.get_mut(index.wrapping_sub(1)) {
                 Some((g, slot @ Some(_))) if *g == generation => {
                     let e = slot.take();
-                    reg.free.push(index - 1);
+                    reg.free.push_back(index - 1);
                     e
                 }
                 _ => return PyroStatus::BadHandle,
@@ -330,8 +368,8 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
 /// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
 /// `param:<name>` for any server setting sent at startup).
 #[no_mangle]
-pub unsafe extern "C" fn pyro_conn_connect(handle: u64, opts: *const u8, opts_len: usize) -> PyroStatus {
-    let raw = bytes(opts, opts_len);
+pub unsafe extern "C" fn pyro_conn_connect(handle: u32, opts: *const u8, opts_len: u32) -> PyroStatus {
+    let raw = bytes(opts, opts_len as usize);
     ffi_guard(|| {
         let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
         let mut guard = lock(&entry.state);
@@ -364,8 +402,8 @@ pub unsafe extern "C" fn pyro_conn_connect(handle: u64, opts: *const u8, opts_le
 /// Simple query (text results, several statements allowed). `mode` is one of the
 /// `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.
 #[no_mangle]
-pub unsafe extern "C" fn pyro_conn_query(handle: u64, sql: *const u8, sql_len: usize, mode: u32) -> PyroStatus {
-    let sql = bytes(sql, sql_len);
+pub unsafe extern "C" fn pyro_conn_query(handle: u32, sql: *const u8, sql_len: u32, mode: u32) -> PyroStatus {
+    let sql = bytes(sql, sql_len as usize);
     with_conn(handle, |conn| {
         let sql = utf8(sql, "the SQL text")?;
         conn.client.start_query(sql, row_mode(mode)?)?;
@@ -378,16 +416,16 @@ pub unsafe extern "C" fn pyro_conn_query(handle: u64, sql: *const u8, sql_len: u
 /// `params` is `marshal.dumps(params, 4)` of a tuple or list.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec(
-    handle: u64,
-    statement_id: u64,
+    handle: u32,
+    statement_id: u32,
     sql: *const u8,
-    sql_len: usize,
+    sql_len: u32,
     params: *const u8,
-    params_len: usize,
+    params_len: u32,
     mode: u32,
 ) -> PyroStatus {
-    let sql = bytes(sql, sql_len);
-    let params = bytes(params, params_len);
+    let sql = bytes(sql, sql_len as usize);
+    let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
         let stmt = if statement_id != 0 {
             StatementRef::Prepared(statement_id)
@@ -402,8 +440,8 @@ pub unsafe extern "C" fn pyro_conn_exec(
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]
-pub unsafe extern "C" fn pyro_conn_prepare(handle: u64, sqls: *const u8, sqls_len: usize, count: u32) -> PyroStatus {
-    let raw = bytes(sqls, sqls_len);
+pub unsafe extern "C" fn pyro_conn_prepare(handle: u32, sqls: *const u8, sqls_len: u32, count: u32) -> PyroStatus {
+    let raw = bytes(sqls, sqls_len as usize);
     with_conn(handle, |conn| {
         let text = utf8(raw, "the SQL text")?;
         let list: Vec<&str> = if count == 0 { Vec::new() } else { text.split('\0').collect() };
@@ -415,10 +453,27 @@ pub unsafe extern "C" fn pyro_conn_prepare(handle: u64, sqls: *const u8, sqls_le
     })
 }
 
+/// Registers a buffer for results: those of at most `capacity` bytes are copied there
+/// (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay
+/// valid until another one is registered (a null pointer unregisters) or the handle is
+/// freed.
+#[no_mangle]
+pub extern "C" fn pyro_conn_set_result_buffer(handle: u32, buffer: *mut u8, capacity: u32) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let _state = lock(&entry.state);
+        // SAFETY: `state` is locked, which serialises every access to the registration.
+        unsafe {
+            *entry.result_buffer.get() = if buffer.is_null() { (std::ptr::null_mut(), 0) } else { (buffer, capacity as usize) };
+        }
+        PyroStatus::Ok
+    })
+}
+
 /// Forgets a prepared statement; its Close is sent with the next request. Never blocks
 /// on a running query.
 #[no_mangle]
-pub extern "C" fn pyro_conn_release_statement(handle: u64, statement_id: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_release_statement(handle: u32, statement_id: u32) -> PyroStatus {
     ffi_guard(|| {
         let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
         lock(&entry.releases).push(statement_id);
@@ -428,7 +483,7 @@ pub extern "C" fn pyro_conn_release_statement(handle: u64, statement_id: u64) ->
 
 /// One Sync round trip.
 #[no_mangle]
-pub extern "C" fn pyro_conn_ping(handle: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_ping(handle: u32) -> PyroStatus {
     with_conn(handle, |conn| {
         conn.client.start_ping()?;
         conn.run()
@@ -439,7 +494,7 @@ pub extern "C" fn pyro_conn_ping(handle: u64) -> PyroStatus {
 /// the server), protocol_minor, transaction_status, unix_socket, endpoint, and the
 /// statement counts.
 #[no_mangle]
-pub extern "C" fn pyro_conn_info(handle: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_info(handle: u32) -> PyroStatus {
     ffi_guard(|| {
         let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
         let mut guard = lock(&entry.state);
@@ -495,7 +550,7 @@ pub extern "C" fn pyro_conn_info(handle: u64) -> PyroStatus {
 /// Moves the buffered server notices into the out area as a pickled list of dicts
 /// (protocol field code → text).
 #[no_mangle]
-pub extern "C" fn pyro_conn_take_notices(handle: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_take_notices(handle: u32) -> PyroStatus {
     ffi_guard(|| {
         let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
         let mut guard = lock(&entry.state);
@@ -524,7 +579,7 @@ pub extern "C" fn pyro_conn_take_notices(handle: u64) -> PyroStatus {
 /// Sends Terminate and closes the socket. Later calls fail with a "closed" error; the
 /// handle stays valid until [`pyro_conn_free`].
 #[no_mangle]
-pub extern "C" fn pyro_conn_close(handle: u64) -> PyroStatus {
+pub extern "C" fn pyro_conn_close(handle: u32) -> PyroStatus {
     ffi_guard(|| {
         let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
         let mut state = lock(&entry.state);
@@ -539,7 +594,7 @@ pub extern "C" fn pyro_conn_close(handle: u64) -> PyroStatus {
 /// 1 when the handle has a live, in-step session; 0 when closed or broken; -1 for a bad
 /// handle.
 #[no_mangle]
-pub extern "C" fn pyro_conn_is_open(handle: u64) -> i32 {
+pub extern "C" fn pyro_conn_is_open(handle: u32) -> i32 {
     catch_unwind(|| {
         let Some(entry) = lookup(handle) else { return -1 };
         let state = lock(&entry.state);
@@ -554,7 +609,7 @@ pub extern "C" fn pyro_conn_is_open(handle: u64) -> i32 {
 /// The transaction status byte of the last ReadyForQuery (`'I'`, `'T'` or `'E'`), 0 when
 /// closed, -1 for a bad handle.
 #[no_mangle]
-pub extern "C" fn pyro_conn_transaction_status(handle: u64) -> i32 {
+pub extern "C" fn pyro_conn_transaction_status(handle: u32) -> i32 {
     catch_unwind(|| {
         let Some(entry) = lookup(handle) else { return -1 };
         let state = lock(&entry.state);
