@@ -88,6 +88,14 @@ PyroStatus pyro_conn_exec(uint32_t handle,
                           uint32_t params_len,
                           uint32_t mode);
 
+// [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
+// a ctypes caller feels on every call.
+PyroStatus pyro_conn_exec_prepared(uint32_t handle,
+                                   uint32_t statement_id,
+                                   const uint8_t *params,
+                                   uint32_t params_len,
+                                   uint32_t mode);
+
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
 PyroStatus pyro_conn_prepare(uint32_t handle,

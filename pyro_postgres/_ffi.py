@@ -99,6 +99,7 @@ class _Lib:
 
         self.conn_query = raw("pyro_conn_query")
         self.conn_exec = raw("pyro_conn_exec")
+        self.conn_exec_prepared = raw("pyro_conn_exec_prepared")
 
 
 _lib: _Lib | None = None

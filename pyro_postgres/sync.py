@@ -36,6 +36,10 @@ _dumps = marshal.dumps
 _OK = _ffi.OK
 _OK_LARGE = _ffi.OK_LARGE
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
+_ROWS_TUPLES = _ffi.ROWS_TUPLES
+_ROWS_DICTS = _ffi.ROWS_DICTS
+_FIRST_TUPLE = _ffi.FIRST_TUPLE
+_FIRST_DICT = _ffi.FIRST_DICT
 _DROP = _ffi.DROP
 
 Params = Union[Sequence[Any], None]
@@ -80,7 +84,8 @@ class Conn:
     or call ``close()``; an unreferenced connection is closed by its finalizer."""
 
     __slots__ = (
-        "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_query_c", "_lock", "_finalizer", "_info", "_tx",
+        "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_exec_prepared_c", "_query_c", "_lock", "_finalizer",
+        "_info", "_tx",
         "__weakref__",
     )
 
@@ -99,6 +104,7 @@ class Conn:
         self._out = handle.out
         self._buf = handle.buf
         self._exec_c = handle.lib.conn_exec
+        self._exec_prepared_c = handle.lib.conn_exec_prepared
         self._query_c = handle.lib.conn_query
         self._lock = threading.Lock()
         self._info: dict[str, Any] | None = None
@@ -157,11 +163,11 @@ class Conn:
     def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
         """Runs ``sql`` (one or more statements, no parameters) and returns all rows of all
         result sets, as tuples or, with ``as_dict``, dicts."""
-        return _run_query(self, sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return _run_query(self, sql, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
         """The first row of ``sql``, or None; later rows are discarded unread."""
-        return _run_query(self, sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+        return _run_query(self, sql, _FIRST_DICT if as_dict else _FIRST_TUPLE)
 
     def query_drop(self, sql: str) -> int:
         """Runs ``sql`` and returns the affected-row count of its last statement."""
@@ -194,11 +200,11 @@ class Conn:
 
     def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
         """Executes a statement with parameters; returns all rows (binary transfer)."""
-        return _run_exec(self, stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return _run_exec(self, stmt, params, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
         """The first row, or None. The server stops after one row."""
-        return _run_exec(self, stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+        return _run_exec(self, stmt, params, _FIRST_DICT if as_dict else _FIRST_TUPLE)
 
     def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
         """Executes and returns the affected-row count (rows returned, for a SELECT)."""
@@ -285,14 +291,6 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
 
 
 def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any:
-    if type(stmt) is str:
-        sid = 0
-        sql = stmt.encode()
-    elif type(stmt) is PreparedStatement and stmt._owner is conn._handle:
-        sid = stmt._id
-        sql = b""
-    else:
-        sid, sql = conn._statement(stmt)
     if type(params) is tuple:
         try:
             p = _dumps(params, 4)
@@ -300,6 +298,21 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
             p = _encode_params(params)
     else:
         p = _encode_params(params)
+    if type(stmt) is PreparedStatement and stmt._owner is conn._handle:
+        lock = conn._lock
+        lock.acquire()
+        try:
+            status = conn._exec_prepared_c(conn._h, stmt._id, p, len(p), mode)
+            if status == _OK:
+                return _loads(conn._buf) if mode != _DROP else conn._out.value
+            return conn._fail(status)
+        finally:
+            lock.release()
+    if type(stmt) is str:
+        sql = stmt.encode()
+        sid = 0
+    else:
+        sid, sql = conn._statement(stmt)
     lock = conn._lock
     lock.acquire()
     try:

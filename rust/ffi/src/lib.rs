@@ -437,6 +437,23 @@ pub unsafe extern "C" fn pyro_conn_exec(
     })
 }
 
+/// [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
+/// a ctypes caller feels on every call.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_exec_prepared(
+    handle: u32,
+    statement_id: u32,
+    params: *const u8,
+    params_len: u32,
+    mode: u32,
+) -> PyroStatus {
+    let params = bytes(params, params_len as usize);
+    with_conn(handle, |conn| {
+        conn.client.start_exec(StatementRef::Prepared(statement_id), params, row_mode(mode)?)?;
+        conn.run()
+    })
+}
+
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]
