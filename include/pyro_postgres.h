@@ -96,6 +96,16 @@ PyroStatus pyro_conn_exec_prepared(uint32_t handle,
                                    uint32_t params_len,
                                    uint32_t mode);
 
+// Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
+// tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded
+// before anything is sent. `value` is the total affected-row count.
+PyroStatus pyro_conn_exec_batch(uint32_t handle,
+                                uint32_t statement_id,
+                                const uint8_t *sql,
+                                uint32_t sql_len,
+                                const uint8_t *params_list,
+                                uint32_t params_list_len);
+
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
 PyroStatus pyro_conn_prepare(uint32_t handle,

@@ -80,6 +80,7 @@ class _Lib:
         self.conn_connect = declare("pyro_conn_connect", status, u32, c_char_p, u32)
         self.conn_set_result_buffer = declare("pyro_conn_set_result_buffer", status, u32, c_void_p, u32)
         self.conn_prepare = declare("pyro_conn_prepare", status, u32, c_char_p, u32, u32)
+        self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)
         self.conn_info = declare("pyro_conn_info", status, u32)

@@ -55,6 +55,30 @@ def encode(params: Any) -> bytes:
 _EMPTY = _dumps((), 4)
 
 
+def encode_batch(params_list: Any) -> tuple[bytes, int]:
+    """The buffer for ``exec_batch``: a marshalled list of parameter sets, and their count."""
+    if isinstance(params_list, (str, bytes, bytearray, dict)):
+        raise IncorrectApiUsageError(
+            f"params_list must be a list of parameter tuples, not {type(params_list).__name__}"
+        )
+    rows = params_list if type(params_list) is list else list(params_list)
+    try:
+        return _dumps(rows, 4), len(rows)
+    except ValueError:
+        pass
+    adapted = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, (tuple, list)):
+            raise IncorrectApiUsageError(
+                f"exec_batch: parameter set {i + 1} is a {type(row).__name__}, not a tuple or list"
+            )
+        try:
+            adapted.append([adapt(v) for v in row])
+        except EncodeError as e:
+            raise EncodeError(f"exec_batch: parameter set {i + 1}: {e}") from None
+    return _dumps(adapted, 4), len(adapted)
+
+
 def adapt(v: Any) -> Any:
     """One value in a form ``marshal`` accepts and the Rust encoder understands."""
     t = type(v)

@@ -30,6 +30,8 @@ class Conn:
         """The first row, or None; the server stops after one row."""
     def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
         """The affected-row count (rows returned for a SELECT)."""
+    def exec_batch(self, stmt: StatementLike, params_list: Iterable[Sequence[Any]] = ()) -> None:
+        """Executes the statement once per parameter set, pipelined in chunks of 1000."""
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction: ...
     def ping(self) -> None: ...
     def id(self) -> int:

@@ -46,6 +46,18 @@ pub struct OpResult {
     pub error: Option<ClientError>,
 }
 
+/// What runs once the statement is known.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    Execute(RowMode),
+    Batch,
+}
+
+/// Rows of one `exec_batch` chunk, sent with one Sync. Chunks go one at a time: an error
+/// stops the batch after the failing chunk, and the server's replies never pile up
+/// unread.
+const BATCH_CHUNK_ROWS: usize = 1000;
+
 /// How the caller names a statement in `exec`.
 pub enum StatementRef<'a> {
     Sql(&'a str),
@@ -58,8 +70,10 @@ enum Op {
     SimpleQuery { sink: RowSink, affected: u64 },
     Prepare { names: Vec<String>, sqls: Vec<String>, partial: Vec<statement::Partial>, created: Vec<bool>, ids: Vec<u32> },
     /// First use of an SQL string by `exec`: prepare it, then run [`Op::Execute`].
-    PrepareThenExecute { sql: String, partial: statement::Partial, created: bool, params: Vec<u8>, mode: RowMode },
+    PrepareThenExecute { sql: String, partial: statement::Partial, created: bool, params: Vec<u8>, work: Work },
     Execute { sink: RowSink, affected: u64 },
+    /// `exec_batch`: chunk `next - 1` is on the wire; the rest wait in `batch_buf`.
+    Batch { next: usize, affected: u64 },
     Sync,
 }
 
@@ -76,7 +90,13 @@ pub struct Client {
     pub notices: Vec<Vec<(u8, String)>>,
     scratch: Vec<u8>,
     formats: Vec<i16>,
-    pending_execute: Option<(Arc<Statement>, Vec<u8>, RowMode)>,
+    pending_execute: Option<(Arc<Statement>, Vec<u8>, Work)>,
+    /// Set when a batch chunk finished cleanly and the next one should be sent.
+    batch_continue: bool,
+    /// Encoded Bind+Execute messages of an `exec_batch`, and where each chunk ends.
+    batch_buf: Vec<u8>,
+    /// (start, end, rows) of each chunk in `batch_buf`.
+    batch_chunks: Vec<(usize, usize, usize)>,
 }
 
 fn write_closes(stmts: &mut StatementCache, out: &mut Vec<u8>, conv: &mut Conversation, then_sync: bool) {
@@ -115,6 +135,9 @@ impl Client {
             scratch: Vec::new(),
             formats: Vec::new(),
             pending_execute: None,
+            batch_continue: false,
+            batch_buf: Vec::new(),
+            batch_chunks: Vec::new(),
         })
     }
 
@@ -258,6 +281,18 @@ impl Client {
     }
 
     pub fn start_exec(&mut self, stmt: StatementRef<'_>, params: &[u8], mode: RowMode) -> Result<(), ClientError> {
+        self.start_work(stmt, params, Work::Execute(mode))
+    }
+
+    /// Executes the statement once per parameter set (`params_list` is the marshalled
+    /// list of sequences), pipelined in chunks of [`BATCH_CHUNK_ROWS`] with one Sync
+    /// each. Every row is encoded before anything is sent; the result is the total
+    /// affected-row count.
+    pub fn start_batch(&mut self, stmt: StatementRef<'_>, params_list: &[u8]) -> Result<(), ClientError> {
+        self.start_work(stmt, params_list, Work::Batch)
+    }
+
+    fn start_work(&mut self, stmt: StatementRef<'_>, params: &[u8], work: Work) -> Result<(), ClientError> {
         self.begin_op()?;
         let stmt = match stmt {
             StatementRef::Prepared(id) => match self.stmts.prepared(id) {
@@ -290,14 +325,84 @@ impl Client {
                         partial: statement::Partial { name, ..Default::default() },
                         created: false,
                         params: params.to_vec(),
-                        mode,
+                        work,
                     };
                     return Ok(());
                 }
             },
         };
-        self.with_conv(|c, conv| c.write_execute(conv, stmt, params, mode))
+        self.with_conv(|c, conv| c.write_work(conv, stmt, params, work))
     }
+
+    fn write_work(
+        &mut self,
+        conv: &mut Conversation,
+        stmt: Arc<Statement>,
+        params: &[u8],
+        work: Work,
+    ) -> Result<(), ClientError> {
+        match work {
+            Work::Execute(mode) => self.write_execute(conv, stmt, params, mode),
+            Work::Batch => self.write_batch(conv, stmt, params),
+        }
+    }
+
+    fn write_batch(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params_list: &[u8]) -> Result<(), ClientError> {
+        let rows = pyro_codecs::marshal::parse_params(params_list).map_err(|e| ClientError::Encode(e.message))?;
+        self.batch_buf.clear();
+        self.batch_chunks.clear();
+        let mut chunk_start = 0;
+        let mut chunk_rows = 0;
+        for (i, row) in rows.iter().enumerate() {
+            let pyro_codecs::marshal::ParamValue::List(values) = row else {
+                return Err(ClientError::Usage(format!(
+                    "exec_batch: parameter set {} is a {}, not a tuple or list",
+                    i + 1,
+                    row.python_type_name()
+                )));
+            };
+            let count = statement::encode_values(&stmt, values, &mut self.scratch, &mut self.formats)
+                .map_err(|e| match e {
+                    ClientError::Encode(m) => ClientError::Encode(format!("exec_batch: parameter set {}: {m}", i + 1)),
+                    ClientError::Usage(m) => ClientError::Usage(format!("exec_batch: parameter set {}: {m}", i + 1)),
+                    other => other,
+                })?;
+            frontend::bind(&mut self.batch_buf, "", &stmt.name, &self.formats, count, &self.scratch, &[]);
+            frontend::execute(&mut self.batch_buf, "", 0);
+            chunk_rows += 1;
+            if chunk_rows == BATCH_CHUNK_ROWS || i + 1 == rows.len() {
+                self.batch_chunks.push((chunk_start, self.batch_buf.len(), chunk_rows));
+                chunk_start = self.batch_buf.len();
+                chunk_rows = 0;
+            }
+        }
+        self.stmts.used();
+        if self.batch_chunks.is_empty() {
+            // Nothing to run: finish without a round trip.
+            self.op = Op::Idle;
+            return Ok(());
+        }
+        write_closes(&mut self.stmts, &mut self.out, conv, false);
+        self.op = Op::Batch { next: 0, affected: 0 };
+        self.send_batch_chunk(conv);
+        Ok(())
+    }
+
+    /// Sends the next chunk of the batch; returns false when none is left.
+    fn send_batch_chunk(&mut self, conv: &mut Conversation) -> bool {
+        let Op::Batch { next, .. } = &mut self.op else { return false };
+        let Some(&(start, end, rows)) = self.batch_chunks.get(*next) else { return false };
+        *next += 1;
+        self.out.extend_from_slice(&self.batch_buf[start..end]);
+        frontend::sync(&mut self.out);
+        for _ in 0..rows {
+            conv.expect(Expect::BindComplete, TAG_OP);
+            conv.expect(Expect::Execute, TAG_OP);
+        }
+        conv.expect(Expect::Sync, TAG_OP);
+        true
+    }
+
 
     fn write_execute(
         &mut self,
@@ -375,13 +480,23 @@ impl Client {
             }
             let fatal = matches!(&event, Event::Error { fields, .. } if fields.is_fatal());
             let done = self.handle_event(event, fatal)?;
-            if let Some((stmt, params, mode)) = self.pending_execute.take() {
-                if let Err(e) = self.write_execute(conv, stmt, &params, mode) {
+            if let Some((stmt, params, work)) = self.pending_execute.take() {
+                if let Err(e) = self.write_work(conv, stmt, &params, work) {
                     self.op = Op::Idle;
                     self.result.error = Some(e);
                     return Ok(Progress::Done);
                 }
+                if matches!(self.op, Op::Idle) {
+                    return Ok(Progress::Done);
+                }
                 continue;
+            }
+            if self.batch_continue {
+                self.batch_continue = false;
+                if self.send_batch_chunk(conv) {
+                    continue;
+                }
+                return Ok(Progress::Done);
             }
             if done {
                 return Ok(Progress::Done);
@@ -490,6 +605,20 @@ impl Client {
                 }
                 _ => {}
             },
+            Op::Batch { next, affected } => match event {
+                Event::CommandComplete { command, .. } => *affected += backend::affected_rows(command),
+                Event::ReadyForQuery { .. } => {
+                    let done = self.error.is_some() || *next >= self.batch_chunks.len();
+                    if done {
+                        self.result.value = *affected;
+                        self.batch_buf.clear();
+                        self.batch_chunks.clear();
+                        return Ok(self.finish());
+                    }
+                    self.batch_continue = true;
+                }
+                _ => {}
+            },
             Op::Prepare { partial, created, .. } => match event {
                 Event::ParseComplete { tag } => created[tag as usize - 1] = true,
                 Event::ParameterDescription { tag, body } => {
@@ -539,7 +668,7 @@ impl Client {
                     }
                 }
                 Event::ReadyForQuery { .. } => {
-                    let Op::PrepareThenExecute { sql, partial, created, params, mode } =
+                    let Op::PrepareThenExecute { sql, partial, created, params, work } =
                         std::mem::replace(&mut self.op, Op::Idle)
                     else {
                         unreachable!()
@@ -553,7 +682,7 @@ impl Client {
                     let stmt = self.stmts.insert_cached(partial.finish(sql));
                     // Written by the caller once this event (which borrows the
                     // conversation) is gone.
-                    self.pending_execute = Some((stmt, params, mode));
+                    self.pending_execute = Some((stmt, params, work));
                     return Ok(false);
                 }
                 _ => {}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pyro_codecs::decode::{result_format_for, ColumnDecoder, DecodeOptions};
 use pyro_codecs::encode::{encode_param, Encoded};
-use pyro_codecs::marshal::parse_params;
+use pyro_codecs::marshal::{parse_params, ParamValue};
 use pyro_protocol::backend::RowDescription;
 
 use crate::ClientError;
@@ -174,6 +174,16 @@ pub(crate) fn encode_params(
     formats: &mut Vec<i16>,
 ) -> Result<u16, ClientError> {
     let values = parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
+    encode_values(stmt, &values, out, formats)
+}
+
+/// [`encode_params`] for values already parsed.
+pub(crate) fn encode_values(
+    stmt: &Statement,
+    values: &[ParamValue<'_>],
+    out: &mut Vec<u8>,
+    formats: &mut Vec<i16>,
+) -> Result<u16, ClientError> {
     if values.len() != stmt.param_types.len() {
         return Err(ClientError::Usage(format!(
             "the statement takes {} parameter{} but {} {} given",

@@ -454,6 +454,31 @@ pub unsafe extern "C" fn pyro_conn_exec_prepared(
     })
 }
 
+/// Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
+/// tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded
+/// before anything is sent. `value` is the total affected-row count.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_exec_batch(
+    handle: u32,
+    statement_id: u32,
+    sql: *const u8,
+    sql_len: u32,
+    params_list: *const u8,
+    params_list_len: u32,
+) -> PyroStatus {
+    let sql = bytes(sql, sql_len as usize);
+    let params = bytes(params_list, params_list_len as usize);
+    with_conn(handle, |conn| {
+        let stmt = if statement_id != 0 {
+            StatementRef::Prepared(statement_id)
+        } else {
+            StatementRef::Sql(utf8(sql, "the SQL text")?)
+        };
+        conn.client.start_batch(stmt, params)?;
+        conn.run()
+    })
+}
+
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]
