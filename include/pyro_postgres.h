@@ -34,6 +34,10 @@ typedef enum {
   // Success; the result did not fit the buffer given to
   // [`pyro_conn_set_result_buffer`] and stays in the library's memory (`data`/`len`).
   PYRO_STATUS_OK_LARGE = 5,
+  // A signal interrupted the wait for the server; the operation is still running.
+  // Call [`pyro_conn_resume`] to wait on, or [`pyro_conn_abandon`] to cancel it. Any
+  // other call abandons it first.
+  PYRO_STATUS_INTERRUPTED = 6,
 } PyroStatus;
 
 // Where results land. One per connection, at a stable address.
@@ -122,6 +126,14 @@ PyroStatus pyro_conn_set_result_buffer(uint32_t handle, uint8_t *buffer, uint32_
 // Forgets a prepared statement; its Close is sent with the next request. Never blocks
 // on a running query.
 PyroStatus pyro_conn_release_statement(uint32_t handle, uint32_t statement_id);
+
+// Waits on for the operation an interrupted call left running, and reports its result
+// as that call would have.
+PyroStatus pyro_conn_resume(uint32_t handle);
+
+// Cancels the operation an interrupted call left running (CancelRequest) and reads
+// until it is over; its result is dropped. A no-op when nothing is running.
+PyroStatus pyro_conn_abandon(uint32_t handle);
 
 // One Sync round trip.
 PyroStatus pyro_conn_ping(uint32_t handle);

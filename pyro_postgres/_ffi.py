@@ -25,6 +25,7 @@ BAD_HANDLE = 2
 PANIC = 3
 OK_WITH_NOTICES = 4
 OK_LARGE = 5
+INTERRUPTED = 6
 
 # Row modes.
 ROWS_TUPLES = 0
@@ -83,6 +84,8 @@ class _Lib:
         self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)
+        self.conn_resume = declare("pyro_conn_resume", status, u32)
+        self.conn_abandon = declare("pyro_conn_abandon", status, u32)
         self.conn_info = declare("pyro_conn_info", status, u32)
         self.conn_take_notices = declare("pyro_conn_take_notices", status, u32)
         self.conn_close = declare("pyro_conn_close", status, u32)

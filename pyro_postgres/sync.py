@@ -22,6 +22,7 @@ from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement
 from .error import (
     ConnectionClosedError,
+    Error,
     DatabaseError,
     IncorrectApiUsageError,
     TransactionClosedError,
@@ -36,6 +37,7 @@ _loads = pickle.loads
 _dumps = marshal.dumps
 _OK = _ffi.OK
 _OK_LARGE = _ffi.OK_LARGE
+_INTERRUPTED = _ffi.INTERRUPTED
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
 _ROWS_TUPLES = _ffi.ROWS_TUPLES
 _ROWS_DICTS = _ffi.ROWS_DICTS
@@ -131,6 +133,14 @@ class Conn:
     def _fail(self, status: int) -> Any:
         """Handles a status other than OK: reads a large result, logs notices, or raises."""
         out = self._out
+        if status == _INTERRUPTED:
+            # A signal arrived while the library waited for the server. Python runs the
+            # handler at the next bytecode boundary; if it raises (Ctrl-C), the caller
+            # cancels the query (see _abandon). If it does not, wait on.
+            while status == _INTERRUPTED:
+                status = self._lib.conn_resume(self._h)
+            if status == _OK:
+                return _read_out(out) if out.has_data else out.value
         if status == _OK_LARGE:
             return _read_out(out)
         if status == _OK_WITH_NOTICES:
@@ -138,6 +148,12 @@ class Conn:
             _log_notices(self._handle)
             return result
         _ffi.raise_status(status, out)
+
+    def _abandon(self, exc: BaseException) -> None:
+        """After an exception from a signal handler: cancel the query the interrupted call
+        left running, so the server stops and the connection stays in step."""
+        if not isinstance(exc, Error):
+            self._lib.conn_abandon(self._h)
 
     def _session_info(self) -> dict[str, Any]:
         with self._lock:
@@ -223,9 +239,13 @@ class Conn:
             return
         sid, sql = self._statement(stmt)
         with self._lock:
-            status = self._lib.conn_exec_batch(self._h, sid, sql, len(sql), raw, len(raw))
-            if status != _OK:
-                self._fail(status)
+            try:
+                status = self._lib.conn_exec_batch(self._h, sid, sql, len(sql), raw, len(raw))
+                if status != _OK:
+                    self._fail(status)
+            except BaseException as e:
+                self._abandon(e)
+                raise
 
     # -- transactions ---------------------------------------------------------------
 
@@ -303,6 +323,9 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
         if status == _OK:
             return _loads(conn._buf) if mode != _DROP else conn._out.value
         return conn._fail(status)
+    except BaseException as e:
+        conn._abandon(e)
+        raise
     finally:
         lock.release()
 
@@ -323,6 +346,9 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
             if status == _OK:
                 return _loads(conn._buf) if mode != _DROP else conn._out.value
             return conn._fail(status)
+        except BaseException as e:
+            conn._abandon(e)
+            raise
         finally:
             lock.release()
     if type(stmt) is str:
@@ -337,6 +363,9 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         if status == _OK:
             return _loads(conn._buf) if mode != _DROP else conn._out.value
         return conn._fail(status)
+    except BaseException as e:
+        conn._abandon(e)
+        raise
     finally:
         lock.release()
 

@@ -23,6 +23,9 @@ pub enum ClientError {
     Unsupported(String),
     /// A caught panic: a bug of ours.
     Bug(String),
+    /// A signal interrupted the wait for the server. The operation is still in progress:
+    /// resume it, or cancel and drain it. Never reaches Python as an exception.
+    Interrupted,
 }
 
 impl ClientError {
@@ -47,6 +50,7 @@ impl ClientError {
             ClientError::Auth(_) => "auth",
             ClientError::Unsupported(_) => "unsupported",
             ClientError::Bug(_) => "bug",
+            ClientError::Interrupted => "interrupted",
         }
     }
 
@@ -64,6 +68,7 @@ impl ClientError {
             | ClientError::Auth(m)
             | ClientError::Unsupported(m)
             | ClientError::Bug(m) => m.clone(),
+            ClientError::Interrupted => "interrupted by a signal".to_owned(),
         }
     }
 

@@ -48,6 +48,10 @@ pub enum PyroStatus {
     /// Success; the result did not fit the buffer given to
     /// [`pyro_conn_set_result_buffer`] and stays in the library's memory (`data`/`len`).
     OkLarge = 5,
+    /// A signal interrupted the wait for the server; the operation is still running.
+    /// Call [`pyro_conn_resume`] to wait on, or [`pyro_conn_abandon`] to cancel it. Any
+    /// other call abandons it first.
+    Interrupted = 6,
 }
 
 /// Where results land. One per connection, at a stable address.
@@ -153,9 +157,15 @@ fn fail(entry: &ConnEntry, state: &mut ConnState, e: &ClientError) -> PyroStatus
     PyroStatus::Error
 }
 
-/// Runs `f` with the live session, or fails with a "closed" error.
-fn with_conn(
+/// Runs `f` with the live session, or fails with a "closed" error. An operation left
+/// running by an interrupted call is cancelled and drained first.
+fn with_conn(handle: u32, f: impl FnOnce(&mut BlockingConn) -> Result<(), ClientError>) -> PyroStatus {
+    run_on_conn(handle, false, f)
+}
+
+fn run_on_conn(
     handle: u32,
+    resume: bool,
     f: impl FnOnce(&mut BlockingConn) -> Result<(), ClientError>,
 ) -> PyroStatus {
     ffi_guard(|| {
@@ -174,7 +184,16 @@ fn with_conn(
             let e = ClientError::Closed(format!("the connection is broken: {why}"));
             return fail(&entry, state, &e);
         }
-        let outcome = f(conn).and_then(|()| match conn.client.result.error.take() {
+        if !resume {
+            if let Err(e) = conn.abandon() {
+                return fail(&entry, state, &e);
+            }
+        }
+        let outcome = f(conn);
+        if let Err(ClientError::Interrupted) = outcome {
+            return PyroStatus::Interrupted;
+        }
+        let outcome = outcome.and_then(|()| match conn.client.result.error.take() {
             Some(e) => Err(e),
             None => Ok(()),
         });
@@ -521,6 +540,25 @@ pub extern "C" fn pyro_conn_release_statement(handle: u32, statement_id: u32) ->
         lock(&entry.releases).push(statement_id);
         PyroStatus::Ok
     })
+}
+
+/// Waits on for the operation an interrupted call left running, and reports its result
+/// as that call would have.
+#[no_mangle]
+pub extern "C" fn pyro_conn_resume(handle: u32) -> PyroStatus {
+    run_on_conn(handle, true, |conn| {
+        if conn.client.is_idle() {
+            return Err(ClientError::Usage("there is no interrupted operation to resume".into()));
+        }
+        conn.run()
+    })
+}
+
+/// Cancels the operation an interrupted call left running (CancelRequest) and reads
+/// until it is over; its result is dropped. A no-op when nothing is running.
+#[no_mangle]
+pub extern "C" fn pyro_conn_abandon(handle: u32) -> PyroStatus {
+    run_on_conn(handle, true, |conn| conn.abandon())
 }
 
 /// One Sync round trip.

@@ -91,17 +91,12 @@ impl Stream {
         }
     }
 
+    /// One read; EINTR is returned to the caller (see [`BlockingConn::run`]).
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let r = match self {
-                Stream::Tcp(s) => s.read(buf),
-                #[cfg(unix)]
-                Stream::Unix(s) => s.read(buf),
-            };
-            match r {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => return other,
-            }
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.read(buf),
         }
     }
 
@@ -126,8 +121,16 @@ fn io_error(context: &str, e: std::io::Error) -> ClientError {
     ClientError::Io(format!("{context}: {e}"))
 }
 
+/// Where a CancelRequest goes: the address the session is connected to.
+enum CancelTarget {
+    Tcp(std::net::SocketAddr),
+    #[cfg(unix)]
+    Unix(String),
+}
+
 pub struct BlockingConn {
     stream: Stream,
+    target: CancelTarget,
     pub client: Client,
     pub is_unix_socket: bool,
     /// Where the session lives, for error messages and `repr`.
@@ -161,7 +164,7 @@ impl BlockingConn {
     #[cfg(unix)]
     fn connect_unix(path: &str, opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
         let stream = UnixStream::connect(path).map_err(|e| io_error(&format!("cannot connect to unix socket {path}"), e))?;
-        Self::login(Stream::Unix(stream), true, path.to_owned(), opts)
+        Self::login(Stream::Unix(stream), CancelTarget::Unix(path.to_owned()), path.to_owned(), opts)
     }
 
     #[cfg(not(unix))]
@@ -183,7 +186,7 @@ impl BlockingConn {
             match attempt {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
-                    return Self::login(Stream::Tcp(stream), false, endpoint, opts);
+                    return Self::login(Stream::Tcp(stream), CancelTarget::Tcp(addr), endpoint, opts);
                 }
                 Err(e) => last_err = Some(e),
             }
@@ -194,7 +197,11 @@ impl BlockingConn {
         })
     }
 
-    fn login(stream: Stream, is_unix: bool, endpoint: String, opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+    fn login(stream: Stream, target: CancelTarget, endpoint: String, opts: &ConnectOptions) -> Result<BlockingConn, ClientError> {
+        #[cfg(unix)]
+        let is_unix = matches!(target, CancelTarget::Unix(_));
+        #[cfg(not(unix))]
+        let is_unix = false;
         let mut params: Vec<(&str, &str)> = vec![("user", opts.user.as_str()), ("client_encoding", "UTF8")];
         if let Some(db) = &opts.database {
             params.push(("database", db));
@@ -213,8 +220,14 @@ impl BlockingConn {
             params.push((k, v));
         }
         let client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
-        let mut conn = BlockingConn { stream, client, is_unix_socket: is_unix, endpoint };
-        conn.run()?;
+        let mut conn = BlockingConn { stream, target, client, is_unix_socket: is_unix, endpoint };
+        // Signals during login are not worth resuming: retry the wait.
+        loop {
+            match conn.run() {
+                Err(ClientError::Interrupted) => continue,
+                other => break other?,
+            }
+        }
         Ok(conn)
     }
 
@@ -222,8 +235,15 @@ impl BlockingConn {
     /// there. Any failure keeps this TCP session, which is in step because every probe
     /// runs to its ReadyForQuery.
     fn try_upgrade(mut self, opts: &ConnectOptions) -> BlockingConn {
-        if self.client.start_query("SHOW unix_socket_directories", RowMode::Scalar).is_err() || self.run().is_err() {
+        if self.client.start_query("SHOW unix_socket_directories", RowMode::Scalar).is_err() {
             return self;
+        }
+        loop {
+            match self.run() {
+                Err(ClientError::Interrupted) => continue,
+                Err(_) => return self,
+                Ok(()) => break,
+            }
         }
         if self.client.result.error.is_some() {
             return self;
@@ -266,12 +286,73 @@ impl BlockingConn {
                             return Err(self.fail(ClientError::Closed("the server closed the connection".into())));
                         }
                         Ok(n) => self.client.commit_read(n),
+                        // A signal (Ctrl-C) arrived: return so the application can run its
+                        // handler; the operation stays in progress and in step.
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                            return Err(ClientError::Interrupted)
+                        }
                         Err(e) => return Err(self.fail(io_error("cannot read from the server", e))),
                     }
                 }
                 Err(e) => return Err(self.fail(e)),
             }
         }
+    }
+
+    /// Asks the server to cancel whatever this session is running, over a connection of
+    /// its own (the protocol's CancelRequest). Best effort: the server may have finished.
+    pub fn send_cancel(&self) -> Result<(), ClientError> {
+        let info = &self.client.info;
+        let mut msg = Vec::with_capacity(16 + info.secret_key.len());
+        pyro_protocol::frontend::cancel_request(&mut msg, info.pid, &info.secret_key);
+        let timeout = Some(Duration::from_secs(10));
+        let mut stream = match &self.target {
+            CancelTarget::Tcp(addr) => {
+                let s = TcpStream::connect_timeout(addr, Duration::from_secs(10))
+                    .map_err(|e| io_error("cannot connect to send a cancel request", e))?;
+                let _ = s.set_read_timeout(timeout);
+                Stream::Tcp(s)
+            }
+            #[cfg(unix)]
+            CancelTarget::Unix(path) => {
+                let s = UnixStream::connect(path).map_err(|e| io_error("cannot connect to send a cancel request", e))?;
+                let _ = s.set_read_timeout(timeout);
+                Stream::Unix(s)
+            }
+        };
+        stream.write_all(&msg).map_err(|e| io_error("cannot send a cancel request", e))?;
+        // The server closes the connection once it has handled the request.
+        let mut sink = [0u8; 64];
+        loop {
+            match stream.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes an interrupted operation: cancels it on the server and reads until it is
+    /// over, ignoring further signals (the wait is bounded by the cancellation). The
+    /// operation's own result or error is dropped; the session stays in step.
+    pub fn abandon(&mut self) -> Result<(), ClientError> {
+        if self.client.is_idle() {
+            return Ok(());
+        }
+        if let Err(e) = self.send_cancel() {
+            // Without a cancel the drain could take as long as the query; better to give
+            // up the session than to block for that long.
+            return Err(self.fail(e));
+        }
+        loop {
+            match self.run() {
+                Err(ClientError::Interrupted) => continue,
+                Err(e) if self.client.broken().is_some() => return Err(e),
+                _ => break,
+            }
+        }
+        self.client.result = Default::default();
+        Ok(())
     }
 
     fn fail(&mut self, e: ClientError) -> ClientError {
