@@ -84,6 +84,18 @@ def test_query_rejects_non_str(conn: Conn) -> None:
     assert conn.query_first("SELECT 1") == (1,)
 
 
+def test_nul_in_sql_with_a_close_pending(conn: Conn) -> None:
+    # A released statement's Close waits for the next request; a refused request must
+    # not leave it (or its expected reply) half-queued.
+    for call in (conn.query, conn.exec):
+        stmt = conn.prepare("SELECT 1")
+        del stmt
+        with pytest.raises(IncorrectApiUsageError, match="NUL"):
+            call("SELECT '\0'")
+        assert conn.query_first("SELECT 4") == (4,)
+        assert server_statements(conn) == 0
+
+
 def test_nul_in_sql(conn: Conn) -> None:
     with pytest.raises(IncorrectApiUsageError, match="NUL"):
         conn.query("SELECT '\0'")

@@ -99,6 +99,15 @@ pub struct Client {
     batch_chunks: Vec<(usize, usize, usize)>,
 }
 
+/// SQL text travels NUL-terminated: refuse a NUL before anything is queued, so a bad
+/// statement never leaves half a request (or an expectation) behind.
+fn check_sql(sql: &str) -> Result<(), ClientError> {
+    if sql.as_bytes().contains(&0) {
+        return Err(ClientError::Usage("the SQL text must not contain a NUL character".into()));
+    }
+    Ok(())
+}
+
 fn write_closes(stmts: &mut StatementCache, out: &mut Vec<u8>, conv: &mut Conversation, then_sync: bool) {
     let names = stmts.take_pending_closes();
     if names.is_empty() {
@@ -226,12 +235,9 @@ impl Client {
 
     pub fn start_query(&mut self, sql: &str, mode: RowMode) -> Result<(), ClientError> {
         self.begin_op()?;
-        let mark = self.out.len();
+        check_sql(sql)?;
         self.write_pending_closes(true);
-        if let Err(e) = frontend::query(&mut self.out, sql) {
-            self.out.truncate(mark);
-            return Err(ClientError::Usage(e.message));
-        }
+        frontend::query(&mut self.out, sql).map_err(|e| ClientError::Usage(e.message))?;
         self.conv.expect(Expect::SimpleQuery, TAG_OP);
         let mut sink = RowSink::new(mode);
         sink.begin(&mut self.writer);
@@ -253,15 +259,15 @@ impl Client {
     /// list of ints (one per statement) on success.
     pub fn start_prepare(&mut self, sqls: &[&str]) -> Result<(), ClientError> {
         self.begin_op()?;
-        let mark = self.out.len();
+        for (i, sql) in sqls.iter().enumerate() {
+            check_sql(sql).map_err(|e| ClientError::Usage(format!("statement {}: {}", i + 1, e.message())))?;
+        }
         self.write_pending_closes(false);
         let mut names = Vec::with_capacity(sqls.len());
         for (i, sql) in sqls.iter().enumerate() {
             let name = self.stmts.new_name();
-            if let Err(e) = frontend::parse(&mut self.out, &name, sql, &[]) {
-                self.out.truncate(mark);
-                return Err(ClientError::Usage(format!("statement {}: {}", i + 1, e.message)));
-            }
+            frontend::parse(&mut self.out, &name, sql, &[])
+                .map_err(|e| ClientError::Usage(format!("statement {}: {}", i + 1, e.message)))?;
             frontend::describe_statement(&mut self.out, &name);
             self.conv.expect(Expect::ParseComplete, i as u64 + 1);
             self.conv.expect(Expect::StatementDescription, i as u64 + 1);
@@ -308,13 +314,10 @@ impl Client {
                 None => {
                     // Check the parameters decode before spending a round trip on the prepare.
                     pyro_codecs::marshal::parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
+                    check_sql(sql)?;
                     let name = self.stmts.new_name();
-                    let mark = self.out.len();
                     self.write_pending_closes(false);
-                    if let Err(e) = frontend::parse(&mut self.out, &name, sql, &[]) {
-                        self.out.truncate(mark);
-                        return Err(ClientError::Usage(e.message));
-                    }
+                    frontend::parse(&mut self.out, &name, sql, &[]).map_err(|e| ClientError::Usage(e.message))?;
                     frontend::describe_statement(&mut self.out, &name);
                     frontend::sync(&mut self.out);
                     self.conv.expect(Expect::ParseComplete, TAG_OP);
