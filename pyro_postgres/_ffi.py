@@ -9,6 +9,7 @@ library elsewhere (``PYRO_POSTGRES_LIB`` does the same from the environment) and
 from __future__ import annotations
 
 import ctypes
+import decimal
 import os
 import pickle
 import sys
@@ -142,6 +143,13 @@ def lib() -> _Lib:
     assert _lib is not None
     return _lib
 
+
+# Result streams build every numeric through this (the library names it): a context wide
+# enough never to round, and without traps, so the value is exactly the server's text, and
+# a one-argument method call, cheaper than Decimal()'s keyword parsing.
+decimal_from_text = decimal.Context(
+    prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, capitals=1, clamp=0, traps=[]
+).create_decimal
 
 _loads = pickle.loads
 try:  # the C helper behind ctypes.string_at, without the Python-level wrapper frame

@@ -176,3 +176,13 @@ def test_large_result_with_many_types(conn: Conn) -> None:
     )
     assert len(rows) == 5000
     assert rows[-1][0] == 5000 and rows[-1][1] == "5000" and rows[-1][2] == Decimal("7500.0")
+
+
+def test_numeric_exact_at_any_precision(conn: Conn) -> None:
+    # Wider than any default decimal context: nothing may be rounded, trailing zeros kept.
+    for literal in ("(10::numeric ^ 600) + 0.5", "1e-1000::numeric", "123.4500000000::numeric", "-0.000::numeric"):
+        text = conn.query_first(f"SELECT ({literal})::text")[0]
+        want = Decimal(text)
+        for got in (conn.query_first(f"SELECT {literal}")[0], conn.exec_first(f"SELECT {literal}")[0]):
+            assert got.as_tuple() == want.as_tuple()
+            assert str(got) == str(want)

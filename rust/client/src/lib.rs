@@ -150,6 +150,11 @@ impl Client {
         })
     }
 
+    /// See [`PickleWriter::set_decimal_constructor`].
+    pub fn set_decimal_constructor(&mut self, module: &'static str, name: &'static str) {
+        self.writer.set_decimal_constructor(module, name);
+    }
+
     pub fn output(&self) -> &[u8] {
         &self.out
     }

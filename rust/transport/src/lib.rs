@@ -54,6 +54,8 @@ pub struct ConnectOptions {
     pub upgrade_to_unix_socket: bool,
     pub connect_timeout: Option<Duration>,
     pub statement_cache_size: usize,
+    /// `(module, name)` of the callable the result stream uses to build `Decimal`s.
+    pub decimal_constructor: Option<(&'static str, &'static str)>,
 }
 
 impl Default for ConnectOptions {
@@ -72,6 +74,7 @@ impl Default for ConnectOptions {
             upgrade_to_unix_socket: true,
             connect_timeout: None,
             statement_cache_size: 256,
+            decimal_constructor: None,
         }
     }
 }
@@ -219,7 +222,10 @@ impl BlockingConn {
         for (k, v) in &opts.params {
             params.push((k, v));
         }
-        let client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
+        let mut client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
+        if let Some((module, name)) = opts.decimal_constructor {
+            client.set_decimal_constructor(module, name);
+        }
         let mut conn = BlockingConn { stream, target, client, is_unix_socket: is_unix, endpoint };
         // Signals during login are not worth resuming: retry the wait.
         loop {
