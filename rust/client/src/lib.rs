@@ -452,6 +452,16 @@ impl Client {
                     None => continue,
                 }
             }
+            if self.error.is_none() {
+                if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } = &mut self.op {
+                    while let Some(row) = conv.next_data_row() {
+                        if let Err(e) = sink.row(row, &mut self.writer) {
+                            self.error = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
             let event = match conv.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => return Ok(Progress::NeedInput),

@@ -186,6 +186,33 @@ impl Conversation {
         }
     }
 
+    /// Fast path for result rows: takes the next message if it is a complete DataRow
+    /// answering the request at the front of the queue. Anything else (other messages,
+    /// partial or malformed ones) is left for [`Conversation::next_event`], which applies
+    /// every rule; this only skips the general dispatch for the one message that comes by
+    /// the hundred thousand.
+    #[inline]
+    pub fn next_data_row(&mut self) -> Option<DataRow<'_>> {
+        if self.state.skipping || self.state.broken.is_some() {
+            return None;
+        }
+        let front = self.state.queue.front()?;
+        if !matches!(front.expect, Expect::Execute | Expect::SimpleQuery) {
+            return None;
+        }
+        let buf = &self.buf[self.pos..self.end];
+        if buf.len() < 7 || buf[0] != b'D' {
+            return None;
+        }
+        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+        if len < 6 || len > backend::MAX_MESSAGE_LEN || len + 1 > buf.len() {
+            return None;
+        }
+        let body = &buf[5..len + 1];
+        self.pos += len + 1;
+        Some(DataRow { count: u16::from_be_bytes([body[0], body[1]]), body: &body[2..] })
+    }
+
     /// The next message without routing it: for the login phase, which has its own
     /// state machine ([`crate::startup::Startup`]).
     pub fn next_message(&mut self) -> Result<Option<BackendMessage<'_>>, ProtocolError> {
