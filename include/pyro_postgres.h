@@ -38,6 +38,11 @@ typedef enum {
   // Call [`pyro_conn_resume`] to wait on, or [`pyro_conn_abandon`] to cancel it. Any
   // other call abandons it first.
   PYRO_STATUS_INTERRUPTED = 6,
+  // As `Ok`, but the result is a `marshal` stream (version 4) rather than pickle: all
+  // its values were built-in scalars and containers. (`OkLarge`/`OkWithNotices` results
+  // tell the formats apart by the first byte: 0x80 starts every pickle stream, never a
+  // marshal one.)
+  PYRO_STATUS_OK_MARSHAL = 7,
 } PyroStatus;
 
 // Where results land. One per connection, at a stable address.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import decimal
+import marshal
 import os
 import pickle
 import sys
@@ -27,6 +28,7 @@ PANIC = 3
 OK_WITH_NOTICES = 4
 OK_LARGE = 5
 INTERRUPTED = 6
+OK_MARSHAL = 7
 
 # Row modes.
 ROWS_TUPLES = 0
@@ -158,9 +160,14 @@ except AttributeError:  # pragma: no cover
     _string_at = ctypes.string_at
 
 
+_mloads = marshal.loads
+
+
 def read_out(out: PyroOut) -> Any:
-    """The pickled value in the out area."""
-    return _loads(_string_at(out.data, out.len))
+    """The value in the out area: a pickle stream (it starts with the PROTO opcode 0x80)
+    or, for results of built-in values only, a marshal stream."""
+    data = _string_at(out.data, out.len)
+    return _loads(data) if data[:1] == b"\x80" else _mloads(data)
 
 
 def raise_status(status: int, out: PyroOut | None) -> None:

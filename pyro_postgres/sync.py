@@ -38,6 +38,8 @@ _dumps = marshal.dumps
 _OK = _ffi.OK
 _OK_LARGE = _ffi.OK_LARGE
 _INTERRUPTED = _ffi.INTERRUPTED
+_OK_MARSHAL = _ffi.OK_MARSHAL
+_mloads = marshal.loads
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
 _ROWS_TUPLES = _ffi.ROWS_TUPLES
 _ROWS_DICTS = _ffi.ROWS_DICTS
@@ -320,6 +322,8 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
     lock.acquire()
     try:
         status = conn._query_c(conn._h, raw, len(raw), mode)
+        if status == _OK_MARSHAL:
+            return _mloads(conn._buf)
         if status == _OK:
             return _loads(conn._buf) if mode != _DROP else conn._out.value
         return conn._fail(status)
@@ -343,6 +347,8 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         lock.acquire()
         try:
             status = conn._exec_prepared_c(conn._h, stmt._id, p, len(p), mode)
+            if status == _OK_MARSHAL:
+                return _mloads(conn._buf)
             if status == _OK:
                 return _loads(conn._buf) if mode != _DROP else conn._out.value
             return conn._fail(status)
@@ -360,6 +366,8 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
     lock.acquire()
     try:
         status = conn._exec_c(conn._h, sid, sql, len(sql), p, len(p), mode)
+        if status == _OK_MARSHAL:
+            return _mloads(conn._buf)
         if status == _OK:
             return _loads(conn._buf) if mode != _DROP else conn._out.value
         return conn._fail(status)

@@ -321,3 +321,24 @@ def test_enum_and_subclass_params(conn: Conn) -> None:
         A = "alpha"
 
     assert conn.exec_first("SELECT $1::int, $2::text, $3::text", (Color.RED, Name("x"), Label.A)) == (1, "x", "alpha")
+
+
+def test_results_of_builtin_values_large_and_small(conn: Conn) -> None:
+    # Results made only of int/float/str/bytes/bool/json/arrays travel in marshal format;
+    # check both sizes (in the result buffer, and too large for it) and dict key sharing.
+    sql = (
+        "SELECT g, g::text || repeat('x', 50), g * 0.5::float8, g % 2 = 0, "
+        "'\\x00ff'::bytea, ARRAY[g, NULL], ('{\"k\": ' || g || '}')::jsonb, 2^62::int8 * (-1) "
+        "FROM generate_series(1, $1::int) g"
+    )
+    for n in (1, 3000):
+        rows = conn.exec(sql, (n,))
+        assert len(rows) == n
+        last = rows[-1]
+        assert last == (n, str(n) + "x" * 50, n * 0.5, n % 2 == 0, b"\x00\xff", [n, None], {"k": n}, -(2**62))
+        dicts = conn.exec(sql, (n,), as_dict=True)
+        assert dicts[-1]["g"] == n
+        if n > 1:
+            assert list(dicts[0])[0] is list(dicts[1])[0]
+    assert conn.exec_first(sql, (2,)) == (1, "1" + "x" * 50, 0.5, False, b"\x00\xff", [1, None], {"k": 1}, -(2**62))
+    assert conn.exec_first("SELECT 1 WHERE false") is None

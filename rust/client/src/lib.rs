@@ -43,6 +43,8 @@ pub struct OpResult {
     pub value: u64,
     /// The value captured by [`RowMode::Scalar`].
     pub scalar: Option<String>,
+    /// The stream is in `marshal` format rather than pickle.
+    pub marshal: bool,
     pub error: Option<ClientError>,
 }
 
@@ -429,6 +431,11 @@ impl Client {
         conv.expect(Expect::BindComplete, TAG_OP);
         conv.expect(Expect::Execute, TAG_OP);
         conv.expect(Expect::Sync, TAG_OP);
+        let marshal = stmt.marshal_rows && mode != RowMode::Drop;
+        if marshal {
+            self.writer.reset_marshal();
+        }
+        self.result.marshal = marshal;
         let mut sink = RowSink::new(mode);
         sink.begin(&mut self.writer);
         sink.set_columns_from(&stmt);
@@ -714,6 +721,7 @@ impl Client {
         if let Some(e) = self.error.take() {
             self.result.error = Some(e);
             self.result.has_rows = false;
+            self.result.marshal = false;
         }
         true
     }
@@ -731,6 +739,7 @@ impl Client {
     /// Writes the error of the last operation as a pickle `(kind, message, fields)` into
     /// the result buffer.
     pub fn write_error(&mut self, e: &ClientError) {
+        self.result.marshal = false;
         self.writer.reset();
         e.write_pickle(&mut self.writer);
     }

@@ -29,6 +29,9 @@ pub struct Statement {
     /// One format code per result column, chosen from its type: binary where we have a
     /// binary decoder, text otherwise (so unknown types still come back as `str`).
     pub result_formats: Vec<i16>,
+    /// Every column decodes to marshal-native values: rows may travel as a marshal
+    /// stream (cheaper to load than pickle).
+    pub marshal_rows: bool,
 }
 
 #[derive(Default)]
@@ -53,7 +56,9 @@ impl Partial {
         let opts = DecodeOptions::default();
         let formats: Vec<_> = self.types.iter().map(|&t| result_format_for(t)).collect();
         let decoders: Vec<_> = self.types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, &opts)).collect();
+        let marshal_rows = decoders.iter().all(|d| d.is_marshal_native());
         Statement {
+            marshal_rows,
             name: self.name,
             sql,
             param_types: self.param_types,

@@ -47,7 +47,10 @@ pub(crate) fn array_from_binary(
         return Err("binary array is shorter than its dimensions say".to_string());
     }
     if ndim == 0 {
+        // Opened and closed like every list, so marshal streams can count its items.
         w.empty_list();
+        w.mark();
+        w.appends();
     } else {
         binary_level(&mut r, &dims, w, element)?;
     }

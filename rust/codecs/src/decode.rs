@@ -162,6 +162,35 @@ impl ColumnDecoder {
     ///
     /// On error the stream may hold part of a value (an unfinished list, say): abandon the
     /// result and [`PickleWriter::reset`] before reusing the writer.
+    /// True when every value this column can produce is a built-in that `marshal`
+    /// can carry (int, float, str, bytes, bool, None, lists and dicts of those), so a
+    /// result made only of such columns may use [`PickleWriter::reset_marshal`].
+    pub fn is_marshal_native(&self) -> bool {
+        let native = |s: &Scalar| {
+            matches!(
+                s,
+                Scalar::Bool
+                    | Scalar::Int2
+                    | Scalar::Int4
+                    | Scalar::Int8
+                    | Scalar::Oid
+                    | Scalar::Float4
+                    | Scalar::Float8
+                    | Scalar::Text
+                    | Scalar::Char
+                    | Scalar::Bytea
+                    | Scalar::Json
+                    | Scalar::Jsonb
+            )
+        };
+        match &self.kind {
+            Kind::Scalar(s) => native(s),
+            Kind::Array { element, .. } => native(element),
+            Kind::TextAsStr => true,
+            Kind::Unsupported => false,
+        }
+    }
+
     pub fn decode(&self, value: Option<&[u8]>, w: &mut PickleWriter) -> Result<(), DecodeError> {
         let Some(data) = value else {
             w.none();

@@ -120,7 +120,34 @@ pub struct PickleWriter {
     scratch: Vec<u8>,
     /// `(module, name)` of the callable that turns numeric text into a `Decimal`.
     decimal_constructor: (&'static str, &'static str),
+    /// Writing the `marshal` format instead (see [`PickleWriter::reset_marshal`]).
+    marshal: bool,
+    /// Open marshal containers: where their item count goes, and the count so far
+    /// (`u32::MAX` for containers without a count: dicts and tuples).
+    open: Vec<(usize, u32)>,
+    /// Start of the last value written, where a marshal back-reference flag goes.
+    last_value: usize,
+    /// Marshal objects flagged for back-references so far.
+    refs: u32,
 }
+
+// Marshal type codes (CPython's Python/marshal.c, format version 4).
+const M_NONE: u8 = b'N';
+const M_TRUE: u8 = b'T';
+const M_FALSE: u8 = b'F';
+const M_INT: u8 = b'i';
+const M_LONG: u8 = b'l';
+const M_FLOAT: u8 = b'g';
+const M_UNICODE: u8 = b'u';
+const M_BYTES: u8 = b's';
+const M_LIST: u8 = b'[';
+const M_DICT: u8 = b'{';
+const M_DICT_END: u8 = b'0';
+const M_SMALL_TUPLE: u8 = b')';
+const M_TUPLE: u8 = b'(';
+const M_REF: u8 = b'r';
+const M_FLAG_REF: u8 = 0x80;
+const NO_COUNT: u32 = u32::MAX;
 
 impl Default for PickleWriter {
     fn default() -> Self {
@@ -139,6 +166,10 @@ impl PickleWriter {
             timezones: Vec::new(),
             scratch: Vec::new(),
             decimal_constructor: ("decimal", "Decimal"),
+            marshal: false,
+            open: Vec::new(),
+            last_value: 0,
+            refs: 0,
         };
         w.reset();
         w
@@ -152,7 +183,55 @@ impl PickleWriter {
         self.shared = [NOT_EMITTED; SHARED_COUNT];
         self.uuid_slot = NOT_EMITTED;
         self.timezones.clear();
+        self.marshal = false;
+        self.open.clear();
+        self.refs = 0;
         self.buf.extend_from_slice(&[PROTO, 5]);
+    }
+
+    /// Starts a new stream in CPython's `marshal` format (version 4) instead of pickle:
+    /// `marshal.loads` builds lists, tuples, dicts, str, bytes, int, float, bool and None
+    /// with less fixed cost than an unpickler. Only for results whose every value is one
+    /// of those (see `ColumnDecoder::is_marshal_native`); the same calls are made as for
+    /// pickle, and the writer translates them. Containers must be closed the pickle way
+    /// (`appends`/`setitems`/`end_tuple`), which is how every caller here uses them.
+    pub fn reset_marshal(&mut self) {
+        self.reset();
+        self.buf.clear();
+        self.marshal = true;
+    }
+
+    pub fn is_marshal(&self) -> bool {
+        self.marshal
+    }
+
+    /// Marshal: counts a value into the innermost open list and remembers where it starts.
+    #[inline]
+    fn m_value(&mut self) {
+        if let Some(top) = self.open.last_mut() {
+            if top.1 != NO_COUNT {
+                top.1 += 1;
+            }
+        }
+        self.last_value = self.buf.len();
+    }
+
+    fn m_open(&mut self, code: u8, counted: bool) {
+        self.m_value();
+        self.buf.push(code);
+        let at = self.buf.len();
+        if counted {
+            self.buf.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        self.open.push((at, if counted { 0 } else { NO_COUNT }));
+    }
+
+    fn m_close(&mut self) {
+        if let Some((at, count)) = self.open.pop() {
+            if count != NO_COUNT {
+                self.buf[at..at + 4].copy_from_slice(&count.to_le_bytes());
+            }
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -169,11 +248,15 @@ impl PickleWriter {
     }
 
     pub fn stop(&mut self) {
-        self.buf.push(STOP);
+        if !self.marshal {
+            self.buf.push(STOP);
+        }
     }
 
     pub fn mark(&mut self) {
-        self.buf.push(MARK);
+        if !self.marshal {
+            self.buf.push(MARK);
+        }
     }
 
     pub fn pop(&mut self) {
@@ -181,6 +264,9 @@ impl PickleWriter {
     }
 
     pub fn empty_list(&mut self) {
+        if self.marshal {
+            return self.m_open(M_LIST, true);
+        }
         self.buf.push(EMPTY_LIST);
     }
 
@@ -189,10 +275,16 @@ impl PickleWriter {
     }
 
     pub fn appends(&mut self) {
+        if self.marshal {
+            return self.m_close();
+        }
         self.buf.push(APPENDS);
     }
 
     pub fn empty_dict(&mut self) {
+        if self.marshal {
+            return self.m_open(M_DICT, false);
+        }
         self.buf.push(EMPTY_DICT);
     }
 
@@ -201,6 +293,10 @@ impl PickleWriter {
     }
 
     pub fn setitems(&mut self) {
+        if self.marshal {
+            self.buf.push(M_DICT_END);
+            return self.m_close();
+        }
         self.buf.push(SETITEMS);
     }
 
@@ -216,12 +312,26 @@ impl PickleWriter {
     ///
     /// [`end_tuple`]: PickleWriter::end_tuple
     pub fn begin_tuple(&mut self, ncols: usize) {
+        if self.marshal {
+            self.m_value();
+            if ncols < 256 {
+                self.buf.extend_from_slice(&[M_SMALL_TUPLE, ncols as u8]);
+            } else {
+                self.buf.push(M_TUPLE);
+                self.buf.extend_from_slice(&(ncols as u32).to_le_bytes());
+            }
+            self.open.push((0, NO_COUNT));
+            return;
+        }
         if ncols > 3 {
             self.buf.push(MARK);
         }
     }
 
     pub fn end_tuple(&mut self, ncols: usize) {
+        if self.marshal {
+            return self.m_close();
+        }
         self.buf.push(match ncols {
             0 => EMPTY_TUPLE,
             1 => TUPLE1,
@@ -232,14 +342,32 @@ impl PickleWriter {
     }
 
     pub fn none(&mut self) {
+        if self.marshal {
+            self.m_value();
+            return self.buf.push(M_NONE);
+        }
         self.buf.push(NONE);
     }
 
     pub fn bool(&mut self, v: bool) {
+        if self.marshal {
+            self.m_value();
+            return self.buf.push(if v { M_TRUE } else { M_FALSE });
+        }
         self.buf.push(if v { NEWTRUE } else { NEWFALSE });
     }
 
     pub fn int(&mut self, v: i64) {
+        if self.marshal {
+            self.m_value();
+            if let Ok(v32) = i32::try_from(v) {
+                self.buf.push(M_INT);
+                self.buf.extend_from_slice(&v32.to_le_bytes());
+            } else {
+                self.m_long(v < 0, &v.unsigned_abs().to_le_bytes());
+            }
+            return;
+        }
         if (0..=0xff).contains(&v) {
             self.buf.extend_from_slice(&[BININT1, v as u8]);
         } else if (0..=0xffff).contains(&v) {
@@ -255,8 +383,58 @@ impl PickleWriter {
         }
     }
 
+    /// Marshal's arbitrary-size int: a signed count of 15-bit digits, least significant
+    /// first, from the magnitude's little-endian bytes.
+    fn m_long(&mut self, negative: bool, magnitude_le: &[u8]) {
+        let mut digits: Vec<u16> = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for &b in magnitude_le {
+            acc |= (b as u32) << bits;
+            bits += 8;
+            while bits >= 15 {
+                digits.push((acc & 0x7fff) as u16);
+                acc >>= 15;
+                bits -= 15;
+            }
+        }
+        if bits > 0 {
+            digits.push(acc as u16);
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            self.buf.push(M_INT);
+            self.buf.extend_from_slice(&0i32.to_le_bytes());
+            return;
+        }
+        let n = digits.len() as i32;
+        self.buf.push(M_LONG);
+        self.buf.extend_from_slice(&(if negative { -n } else { n }).to_le_bytes());
+        for d in digits {
+            self.buf.extend_from_slice(&d.to_le_bytes());
+        }
+    }
+
     /// An int of any size from its two's-complement little-endian bytes (empty = 0).
     pub fn int_from_le_bytes(&mut self, twos_complement_le: &[u8]) {
+        if self.marshal {
+            self.m_value();
+            let negative = twos_complement_le.last().is_some_and(|b| b & 0x80 != 0);
+            if negative {
+                // Magnitude of a negative two's-complement number: invert and add one.
+                let mut mag: Vec<u8> = twos_complement_le.iter().map(|b| !b).collect();
+                for b in mag.iter_mut() {
+                    let (v, carry) = b.overflowing_add(1);
+                    *b = v;
+                    if !carry {
+                        break;
+                    }
+                }
+                return self.m_long(true, &mag);
+            }
+            return self.m_long(false, twos_complement_le);
+        }
         let n = twos_complement_le.len();
         if n < 256 {
             self.buf.extend_from_slice(&[LONG1, n as u8]);
@@ -271,6 +449,12 @@ impl PickleWriter {
 
     /// Bit-exact, including NaN payloads and signed zeros.
     pub fn float(&mut self, v: f64) {
+        if self.marshal {
+            self.m_value();
+            self.buf.push(M_FLOAT);
+            self.buf.extend_from_slice(&v.to_le_bytes());
+            return;
+        }
         self.buf.push(BINFLOAT);
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
@@ -285,6 +469,14 @@ impl PickleWriter {
     /// gives).
     pub(crate) fn utf8(&mut self, v: &[u8]) {
         let n = v.len();
+        if self.marshal {
+            // marshal decodes TYPE_UNICODE with "surrogatepass" too.
+            self.m_value();
+            self.buf.push(M_UNICODE);
+            self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+            self.buf.extend_from_slice(v);
+            return;
+        }
         if n < 256 {
             self.buf.extend_from_slice(&[SHORT_BINUNICODE, n as u8]);
         } else if let Ok(n32) = u32::try_from(n) {
@@ -299,6 +491,13 @@ impl PickleWriter {
 
     pub fn bytes(&mut self, v: &[u8]) {
         let n = v.len();
+        if self.marshal {
+            self.m_value();
+            self.buf.push(M_BYTES);
+            self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+            self.buf.extend_from_slice(v);
+            return;
+        }
         if n < 256 {
             self.buf.extend_from_slice(&[SHORT_BINBYTES, n as u8]);
         } else if let Ok(n32) = u32::try_from(n) {
@@ -313,6 +512,14 @@ impl PickleWriter {
 
     /// Stores the top of the stack in the memo (without popping it) and returns its index.
     pub fn memoize(&mut self) -> u32 {
+        if self.marshal {
+            // Flag the value just written; marshal numbers flagged objects in order.
+            let at = self.last_value;
+            self.buf[at] |= M_FLAG_REF;
+            let idx = self.refs;
+            self.refs += 1;
+            return idx;
+        }
         self.buf.push(MEMOIZE);
         let idx = self.memo_len;
         self.memo_len += 1;
@@ -320,6 +527,12 @@ impl PickleWriter {
     }
 
     pub fn memo_get(&mut self, idx: u32) {
+        if self.marshal {
+            self.m_value();
+            self.buf.push(M_REF);
+            self.buf.extend_from_slice(&idx.to_le_bytes());
+            return;
+        }
         if idx < 256 {
             self.buf.extend_from_slice(&[BINGET, idx as u8]);
         } else {
@@ -338,6 +551,7 @@ impl PickleWriter {
     }
 
     fn shared(&mut self, which: Shared) {
+        debug_assert!(!self.marshal, "marshal streams hold only built-in containers and scalars");
         let idx = self.shared[which as usize];
         if idx != NOT_EMITTED {
             self.memo_get(idx);
@@ -555,7 +769,86 @@ fn minimal_twos_complement_len(le: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python_harness::{python_reprs, python_true};
+    use crate::python_harness::{python_reprs, python_true, run_python};
+
+    /// The same calls in both formats must give equal values, and identical reprs.
+    fn both_formats(calls: impl Fn(&mut PickleWriter)) {
+        let mut p = PickleWriter::new();
+        calls(&mut p);
+        p.stop();
+        let mut m = PickleWriter::new();
+        m.reset_marshal();
+        calls(&mut m);
+        m.stop();
+        let mut data = (p.as_bytes().len() as u32).to_le_bytes().to_vec();
+        data.extend_from_slice(p.as_bytes());
+        data.extend_from_slice(m.as_bytes());
+        data.extend_from_slice(b"trailing bytes are ignored");
+        let out = run_python(
+            "d = sys.stdin.buffer.read(); n = struct.unpack('<I', d[:4])[0]\n\
+             a = pickle.loads(d[4:4 + n]); b = marshal.loads(d[4 + n:])\n\
+             assert repr(a) == repr(b), (a, b)\n\
+             sys.stdout.write(repr(b))",
+            &data,
+        );
+        assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn marshal_matches_pickle() {
+        both_formats(|w| {
+            w.empty_list();
+            w.mark();
+            for v in [0i64, 1, -1, 255, 256, 65535, 65536, i32::MAX as i64, i32::MIN as i64, i64::MAX, i64::MIN, 1 << 40, -(1 << 40)] {
+                w.int(v);
+            }
+            w.int_from_le_bytes(&[0xff; 20]);
+            w.int_from_le_bytes(&[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80]);
+            w.int_from_le_bytes(&[]);
+            for f in [0.0, -0.0, 1.5, f64::INFINITY, f64::NEG_INFINITY, 1e308] {
+                w.float(f);
+            }
+            w.str("héllo ✓");
+            w.str(&"x".repeat(300));
+            w.utf8(b"\xed\xa0\x80");
+            w.bytes(b"\x00\xff");
+            w.none();
+            w.bool(true);
+            w.bool(false);
+            // rows as dicts with shared keys
+            let mut keys = Vec::new();
+            for row in 0..3 {
+                w.empty_dict();
+                w.mark();
+                for (i, k) in ["a", "b"].iter().enumerate() {
+                    if row == 0 {
+                        w.str(k);
+                        keys.push(w.memoize());
+                    } else {
+                        w.memo_get(keys[i]);
+                    }
+                    w.int(row);
+                }
+                w.setitems();
+            }
+            // tuples of every size, nested and empty lists
+            for n in [0usize, 1, 2, 3, 5, 300] {
+                w.begin_tuple(n);
+                for i in 0..n {
+                    w.int(i as i64);
+                }
+                w.end_tuple(n);
+            }
+            w.empty_list();
+            w.mark();
+            w.empty_list();
+            w.mark();
+            w.appends();
+            w.none();
+            w.appends();
+            w.appends();
+        });
+    }
 
     fn list_of(items: impl FnOnce(&mut PickleWriter)) -> Vec<u8> {
         let mut w = PickleWriter::new();

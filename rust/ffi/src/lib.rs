@@ -52,6 +52,11 @@ pub enum PyroStatus {
     /// Call [`pyro_conn_resume`] to wait on, or [`pyro_conn_abandon`] to cancel it. Any
     /// other call abandons it first.
     Interrupted = 6,
+    /// As `Ok`, but the result is a `marshal` stream (version 4) rather than pickle: all
+    /// its values were built-in scalars and containers. (`OkLarge`/`OkWithNotices` results
+    /// tell the formats apart by the first byte: 0x80 starts every pickle stream, never a
+    /// marshal one.)
+    OkMarshal = 7,
 }
 
 /// Where results land. One per connection, at a stable address.
@@ -222,9 +227,12 @@ fn run_on_conn(
                     std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
                     std::slice::from_raw_parts(buf as *const u8, bytes.len())
                 };
+                let marshal = conn.client.result.marshal;
                 set_out(&entry, copied, value, has, notices);
                 if notices > 0 {
                     PyroStatus::OkWithNotices
+                } else if marshal {
+                    PyroStatus::OkMarshal
                 } else {
                     PyroStatus::Ok
                 }
