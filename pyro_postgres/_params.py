@@ -1,4 +1,4 @@
-"""Parameters to one buffer: ``marshal.dumps`` of the params, which the Rust side parses
+"""Parameters to one buffer: ``marshal.dumps`` (format version 2) of the params, which the Rust side parses
 and encodes by the server's parameter types.
 
 Values ``marshal`` handles natively (exact ``int``, ``float``, ``str``, ``bytes``,
@@ -22,6 +22,9 @@ from ._types import Json
 from .error import EncodeError, IncorrectApiUsageError
 
 _dumps = marshal.dumps
+# Format version 2: version 3 added back-references, which cost marshal a hash table per
+# call and buy nothing for a handful of parameters. The Rust parser reads every version.
+MARSHAL_VERSION = 2
 _MICRO = _dt.timedelta(microseconds=1)
 _NATIVE = (int, float, str, bytes, bool, type(None))
 
@@ -31,9 +34,9 @@ def encode(params: Any) -> bytes:
     t = type(params)
     if t is tuple or t is list:
         try:
-            return _dumps(params, 4)
+            return _dumps(params, MARSHAL_VERSION)
         except ValueError:
-            return _dumps([adapt(v) for v in params], 4)
+            return _dumps([adapt(v) for v in params], MARSHAL_VERSION)
     if params is None:
         return _EMPTY
     if isinstance(params, (str, bytes, bytearray, dict)):
@@ -52,7 +55,7 @@ def encode(params: Any) -> bytes:
     return encode(items)
 
 
-_EMPTY = _dumps((), 4)
+_EMPTY = _dumps((), MARSHAL_VERSION)
 
 
 def encode_batch(params_list: Any) -> tuple[bytes, int]:
@@ -63,7 +66,7 @@ def encode_batch(params_list: Any) -> tuple[bytes, int]:
         )
     rows = params_list if type(params_list) is list else list(params_list)
     try:
-        return _dumps(rows, 4), len(rows)
+        return _dumps(rows, MARSHAL_VERSION), len(rows)
     except ValueError:
         pass
     adapted = []
@@ -76,7 +79,7 @@ def encode_batch(params_list: Any) -> tuple[bytes, int]:
             adapted.append([adapt(v) for v in row])
         except EncodeError as e:
             raise EncodeError(f"exec_batch: parameter set {i + 1}: {e}") from None
-    return _dumps(adapted, 4), len(adapted)
+    return _dumps(adapted, MARSHAL_VERSION), len(adapted)
 
 
 def adapt(v: Any) -> Any:

@@ -337,7 +337,7 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
 def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any:
     if type(params) is tuple:
         try:
-            p = _dumps(params, 4)
+            p = _dumps(params, 2)  # _params.MARSHAL_VERSION
         except ValueError:
             p = _encode_params(params)
     else:

@@ -36,7 +36,19 @@ pub(crate) struct RowSink {
 
 impl RowSink {
     pub fn new(mode: RowMode) -> Self {
-        RowSink { mode, decoders: Arc::from(Vec::new()), names: Arc::from(Vec::new()), key_memo: Vec::new(), rows: 0, scalar: None }
+        // Shared empty column lists: a new sink allocates nothing until it has columns.
+        thread_local! {
+            static NO_DECODERS: Arc<[ColumnDecoder]> = Arc::from(Vec::new());
+            static NO_NAMES: Arc<[String]> = Arc::from(Vec::new());
+        }
+        RowSink {
+            mode,
+            decoders: NO_DECODERS.with(Arc::clone),
+            names: NO_NAMES.with(Arc::clone),
+            key_memo: Vec::new(),
+            rows: 0,
+            scalar: None,
+        }
     }
 
     pub fn begin(&mut self, w: &mut PickleWriter) {

@@ -442,7 +442,8 @@ pub unsafe extern "C" fn pyro_conn_query(handle: u32, sql: *const u8, sql_len: u
 
 /// Extended query with binary results. `statement_id` names a prepared statement
 /// (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
-/// `params` is `marshal.dumps(params, 4)` of a tuple or list.
+/// `params` is `marshal.dumps(params, version)` of a tuple or list (any format version
+/// from 2 on; Python's layer uses 2, which needs no back-reference table).
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec(
     handle: u32,
