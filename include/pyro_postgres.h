@@ -43,6 +43,9 @@ typedef enum {
   // tell the formats apart by the first byte: 0x80 starts every pickle stream, never a
   // marshal one.)
   PYRO_STATUS_OK_MARSHAL = 7,
+  // One chunk of the rows (pickle or marshal, told apart by the first byte); the
+  // operation goes on: take the chunk, then call [`pyro_conn_resume`] for the next.
+  PYRO_STATUS_OK_PARTIAL = 8,
 } PyroStatus;
 
 // Where results land. One per connection, at a stable address.
@@ -88,7 +91,8 @@ PyroStatus pyro_conn_query(uint32_t handle, const uint8_t *sql, uint32_t sql_len
 
 // Extended query with binary results. `statement_id` names a prepared statement
 // (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
-// `params` is `marshal.dumps(params, 4)` of a tuple or list.
+// `params` is `marshal.dumps(params, version)` of a tuple or list (any format version
+// from 2 on; Python's layer uses 2, which needs no back-reference table).
 PyroStatus pyro_conn_exec(uint32_t handle,
                           uint32_t statement_id,
                           const uint8_t *sql,
@@ -132,8 +136,8 @@ PyroStatus pyro_conn_set_result_buffer(uint32_t handle, uint8_t *buffer, uint32_
 // on a running query.
 PyroStatus pyro_conn_release_statement(uint32_t handle, uint32_t statement_id);
 
-// Waits on for the operation an interrupted call left running, and reports its result
-// as that call would have.
+// Goes on with the operation a call left running — interrupted by a signal, or paused
+// after a chunk of rows (`OkPartial`) — and reports its result as that call would have.
 PyroStatus pyro_conn_resume(uint32_t handle);
 
 // Cancels the operation an interrupted call left running (CancelRequest) and reads

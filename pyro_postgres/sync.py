@@ -39,6 +39,7 @@ _OK = _ffi.OK
 _OK_LARGE = _ffi.OK_LARGE
 _INTERRUPTED = _ffi.INTERRUPTED
 _OK_MARSHAL = _ffi.OK_MARSHAL
+_OK_PARTIAL = _ffi.OK_PARTIAL
 _mloads = marshal.loads
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
 _ROWS_TUPLES = _ffi.ROWS_TUPLES
@@ -133,21 +134,33 @@ class Conn:
     # -- plumbing -------------------------------------------------------------------
 
     def _fail(self, status: int) -> Any:
-        """Handles a status other than OK: reads a large result, logs notices, or raises."""
+        """Everything but the one-shot success: chunked rows, signals, large results,
+        notices, errors."""
         out = self._out
-        if status == _INTERRUPTED:
-            # A signal arrived while the library waited for the server. Python runs the
-            # handler at the next bytecode boundary; if it raises (Ctrl-C), the caller
-            # cancels the query (see _abandon). If it does not, wait on.
-            while status == _INTERRUPTED:
-                status = self._lib.conn_resume(self._h)
-            if status == _OK:
-                return _read_out(out) if out.has_data else out.value
-        if status == _OK_LARGE:
-            return _read_out(out)
-        if status == _OK_WITH_NOTICES:
+        resume = self._lib.conn_resume
+        rows: Any = None
+        while True:
+            if status == _OK_PARTIAL:
+                # One chunk of a large result; the server keeps sending the rest while
+                # these become Python objects.
+                part = _read_out(out)
+                if rows is None:
+                    rows = part
+                else:
+                    rows += part
+            elif status != _INTERRUPTED:
+                break
+            # A signal arrived while the library waited for the server. Python runs
+            # its handler at the next bytecode boundary; if it raises (Ctrl-C), the
+            # caller cancels the query (see _abandon). If it does not, wait on.
+            status = resume(self._h)
+        if status in (_OK, _OK_MARSHAL, _OK_LARGE, _OK_WITH_NOTICES):
             result = _read_out(out) if out.has_data else out.value
-            _log_notices(self._handle)
+            if status == _OK_WITH_NOTICES:
+                _log_notices(self._handle)
+            if rows is not None:
+                rows += result
+                return rows
             return result
         _ffi.raise_status(status, out)
 

@@ -77,3 +77,16 @@ def test_custom_exception_from_handler_cancels(url: str) -> None:
         signal.signal(signal.SIGALRM, old)
     assert conn.query_first("SELECT 3") == (3,)
     conn.close()
+
+
+def test_keyboard_interrupt_while_rows_stream_in(url: str) -> None:
+    # A big result arrives in chunks, so the interrupt may land in Python code between
+    # two chunks rather than in the wait; either way the query is cancelled.
+    conn = Conn(url)
+    _signal_later(signal.SIGINT, 0.5)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        conn.exec("SELECT g, repeat('z', 200) FROM generate_series(1, 50000000) g")
+    assert time.monotonic() - start < 20
+    assert conn.exec_first("SELECT $1::text", ("ok",)) == ("ok",)
+    conn.close()

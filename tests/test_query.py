@@ -342,3 +342,21 @@ def test_results_of_builtin_values_large_and_small(conn: Conn) -> None:
             assert list(dicts[0])[0] is list(dicts[1])[0]
     assert conn.exec_first(sql, (2,)) == (1, "1" + "x" * 50, 0.5, False, b"\x00\xff", [1, None], {"k": 1}, -(2**62))
     assert conn.exec_first("SELECT 1 WHERE false") is None
+
+
+def test_large_results_arrive_in_chunks_intact(conn: Conn) -> None:
+    # Large results are handed over in chunks; every row must arrive once, in order.
+    rows = conn.query("SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g; SELECT -1, 'end'")
+    assert len(rows) == 20001
+    assert rows[0] == (1, "x" * 100) and rows[19999] == (20000, "x" * 100) and rows[-1] == (-1, "end")
+    assert [r[0] for r in rows[:-1]] == list(range(1, 20001))
+    dicts = conn.exec("SELECT g AS n, g * 1.5 AS d FROM generate_series(1, $1::int) g", (30000,), as_dict=True)
+    assert [d["n"] for d in dicts] == list(range(1, 30001))
+    assert dicts[-1]["d"] == Decimal("45000.0")
+
+
+def test_error_after_some_chunks_keeps_step(conn: Conn) -> None:
+    for call in (conn.exec, conn.query):
+        with pytest.raises(DivisionByZero):
+            call("SELECT g, repeat('y', 50), 1 / (g - 30000) FROM generate_series(1, 40000) g")
+        assert conn.query_first("SELECT 'after'") == ("after",)

@@ -32,7 +32,15 @@ pub enum Progress {
     /// More bytes from the server are needed (after sending [`Client::output`]).
     NeedInput,
     Done,
+    /// A chunk of rows is ready in [`Client::result_bytes`] and the operation goes on:
+    /// hand the chunk over, then call [`Client::continue_partial`] and process again.
+    Partial,
 }
+
+/// Rows are handed over in chunks of about this many encoded bytes, so the application
+/// builds Python objects from one chunk while the server (on another CPU) keeps sending
+/// the next, and the encoded stream never holds a whole large result.
+const CHUNK_BYTES: usize = 48 * 1024;
 
 /// What an operation produced.
 #[derive(Debug, Default)]
@@ -45,6 +53,8 @@ pub struct OpResult {
     pub scalar: Option<String>,
     /// The stream is in `marshal` format rather than pickle.
     pub marshal: bool,
+    /// The stream is one chunk of the rows; more follow (see [`Progress::Partial`]).
+    pub partial: bool,
     pub error: Option<ClientError>,
 }
 
@@ -466,6 +476,12 @@ impl Client {
                             self.error = Some(e);
                             break;
                         }
+                        if self.writer.len() >= CHUNK_BYTES && sink.is_list() {
+                            sink.end(&mut self.writer);
+                            self.result.partial = true;
+                            self.result.has_rows = true;
+                            return Ok(Progress::Partial);
+                        }
                     }
                 }
             }
@@ -724,6 +740,28 @@ impl Client {
             self.result.marshal = false;
         }
         true
+    }
+
+    /// After [`Progress::Partial`], once the chunk has been taken: starts the next chunk.
+    pub fn continue_partial(&mut self) -> Result<(), ClientError> {
+        if !self.result.partial {
+            return Err(ClientError::Usage("there is no partial result to continue".into()));
+        }
+        self.result.partial = false;
+        self.result.has_rows = false;
+        if self.writer.is_marshal() {
+            self.writer.reset_marshal();
+        } else {
+            self.writer.reset();
+        }
+        if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } = &mut self.op {
+            sink.restart(&mut self.writer);
+        }
+        Ok(())
+    }
+
+    pub fn has_partial(&self) -> bool {
+        self.result.partial
     }
 
     /// Releases a statement made by `prepare`; its Close rides along with the next request.

@@ -58,6 +58,16 @@ impl RowSink {
         }
     }
 
+    /// Starts a new chunk in a fresh stream: the dict keys are written again there.
+    pub fn restart(&mut self, w: &mut PickleWriter) {
+        self.key_memo.clear();
+        self.begin(w);
+    }
+
+    pub fn is_list(&self) -> bool {
+        matches!(self.mode, RowMode::List { .. })
+    }
+
     pub fn set_columns_from(&mut self, stmt: &Statement) {
         self.decoders = stmt.decoders.clone();
         self.names = stmt.columns.clone();

@@ -57,6 +57,9 @@ pub enum PyroStatus {
     /// tell the formats apart by the first byte: 0x80 starts every pickle stream, never a
     /// marshal one.)
     OkMarshal = 7,
+    /// One chunk of the rows (pickle or marshal, told apart by the first byte); the
+    /// operation goes on: take the chunk, then call [`pyro_conn_resume`] for the next.
+    OkPartial = 8,
 }
 
 /// Where results land. One per connection, at a stable address.
@@ -207,14 +210,16 @@ fn run_on_conn(
         match outcome {
             Ok(()) => {
                 let r = &conn.client.result;
-                let (has, value) = (r.has_rows, r.value);
+                let (has, value, partial) = (r.has_rows, r.value, r.partial);
                 let bytes = conn.client.result_bytes();
                 // SAFETY: `state` is locked; the caller keeps the buffer alive while it is
                 // registered (see pyro_conn_set_result_buffer).
                 let (buf, cap) = unsafe { *entry.result_buffer.get() };
                 if !has || buf.is_null() || bytes.len() > cap {
                     set_out(&entry, bytes, value, has, notices);
-                    return if notices > 0 {
+                    return if partial {
+                        PyroStatus::OkPartial
+                    } else if notices > 0 {
                         PyroStatus::OkWithNotices
                     } else if has && !buf.is_null() {
                         PyroStatus::OkLarge
@@ -229,7 +234,9 @@ fn run_on_conn(
                 };
                 let marshal = conn.client.result.marshal;
                 set_out(&entry, copied, value, has, notices);
-                if notices > 0 {
+                if partial {
+                    PyroStatus::OkPartial
+                } else if notices > 0 {
                     PyroStatus::OkWithNotices
                 } else if marshal {
                     PyroStatus::OkMarshal
@@ -553,13 +560,16 @@ pub extern "C" fn pyro_conn_release_statement(handle: u32, statement_id: u32) ->
     })
 }
 
-/// Waits on for the operation an interrupted call left running, and reports its result
-/// as that call would have.
+/// Goes on with the operation a call left running — interrupted by a signal, or paused
+/// after a chunk of rows (`OkPartial`) — and reports its result as that call would have.
 #[no_mangle]
 pub extern "C" fn pyro_conn_resume(handle: u32) -> PyroStatus {
     run_on_conn(handle, true, |conn| {
         if conn.client.is_idle() {
             return Err(ClientError::Usage("there is no interrupted operation to resume".into()));
+        }
+        if conn.client.has_partial() {
+            conn.client.continue_partial()?;
         }
         conn.run()
     })

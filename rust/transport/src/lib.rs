@@ -283,7 +283,8 @@ impl BlockingConn {
                 }
             }
             match progress {
-                Ok(Progress::Done) => return Ok(()),
+                // A chunk of rows is ready: the caller takes it, then continues the op.
+                Ok(Progress::Done) | Ok(Progress::Partial) => return Ok(()),
                 Ok(Progress::NeedInput) => {
                     let want = self.client.missing_bytes();
                     let buf = self.client.read_buffer(want);
@@ -350,11 +351,14 @@ impl BlockingConn {
             // up the session than to block for that long.
             return Err(self.fail(e));
         }
-        loop {
+        while !self.client.is_idle() {
+            if self.client.has_partial() {
+                self.client.continue_partial()?;
+            }
             match self.run() {
                 Err(ClientError::Interrupted) => continue,
-                Err(e) if self.client.broken().is_some() => return Err(e),
-                _ => break,
+                Err(e) => return Err(e),
+                Ok(()) => {}
             }
         }
         self.client.result = Default::default();
