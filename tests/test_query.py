@@ -360,3 +360,15 @@ def test_error_after_some_chunks_keeps_step(conn: Conn) -> None:
         with pytest.raises(DivisionByZero):
             call("SELECT g, repeat('y', 50), 1 / (g - 30000) FROM generate_series(1, 40000) g")
         assert conn.query_first("SELECT 'after'") == ("after",)
+
+
+def test_deferred_constraint_failing_at_implicit_commit(conn: Conn) -> None:
+    # Outside a transaction the error arrives at Sync, when the implicit transaction
+    # commits; the connection must stay in step (not break).
+    conn.query_drop("CREATE TEMP TABLE dfr(id int, CONSTRAINT dfr_u UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(UniqueViolation):
+        conn.exec_drop("INSERT INTO dfr VALUES ($1), ($1)", (1,))
+    with pytest.raises(UniqueViolation):
+        conn.exec_batch("INSERT INTO dfr VALUES ($1)", [(2,), (2,)])
+    assert conn.query_first("SELECT count(*) FROM dfr") == (0,)
+    assert not conn.is_closed()

@@ -294,7 +294,9 @@ impl State {
             match front.expect {
                 // The simple query stays queued: its ReadyForQuery is still to come.
                 Expect::SimpleQuery => {}
-                Expect::Sync => return Err(unexpected(&msg, Some(front.expect))),
+                // An error at Sync itself: the implicit transaction failed to commit
+                // (a deferred constraint, say). ReadyForQuery still follows.
+                Expect::Sync => {}
                 _ => {
                     self.queue.pop_front();
                     self.skipping = true;
@@ -386,6 +388,21 @@ mod tests {
             ["Error", "Skipped", "Skipped", "ReadyForQuery", "BindComplete", "CommandComplete", "ReadyForQuery"]
         );
         assert!(c.is_idle());
+    }
+
+    #[test]
+    fn error_at_sync_is_reported_and_ready_follows() {
+        let mut c = Conversation::new();
+        c.expect(Expect::BindComplete, 1);
+        c.expect(Expect::Execute, 1);
+        c.expect(Expect::Sync, 1);
+        c.feed(&msg(b'2', b""));
+        c.feed(&msg(b'C', b"INSERT 0 2\0"));
+        c.feed(&msg(b'E', b"SERROR\0C23505\0Mduplicate key\0\0"));
+        c.feed(&msg(b'Z', b"I"));
+        assert_eq!(kinds(&mut c), ["BindComplete", "CommandComplete", "Error", "ReadyForQuery"]);
+        assert!(c.is_idle());
+        assert!(c.broken().is_none());
     }
 
     #[test]
