@@ -372,3 +372,18 @@ def test_deferred_constraint_failing_at_implicit_commit(conn: Conn) -> None:
         conn.exec_batch("INSERT INTO dfr VALUES ($1)", [(2,), (2,)])
     assert conn.query_first("SELECT count(*) FROM dfr") == (0,)
     assert not conn.is_closed()
+
+
+def test_copy_is_refused_cleanly(conn: Conn) -> None:
+    from pyro_postgres.error import NotSupportedError, QueryCanceled
+
+    conn.query_drop("CREATE TEMP TABLE cp(x int)")
+    for call in (conn.query_drop, conn.exec_drop):
+        with pytest.raises(QueryCanceled, match="COPY FROM STDIN is not supported"):
+            call("COPY cp FROM STDIN")
+        assert conn.query_first("SELECT 1") == (1,)
+    conn.query_drop("INSERT INTO cp VALUES (1), (2)")
+    for call in (conn.query, conn.exec):
+        with pytest.raises(NotSupportedError, match="COPY TO STDOUT"):
+            call("COPY cp TO STDOUT")
+        assert conn.exec_first("SELECT 2") == (2,)

@@ -111,6 +111,9 @@ pub struct Client {
     batch_chunks: Vec<(usize, usize, usize)>,
 }
 
+const COPY_IN_REFUSED: &str = "COPY FROM STDIN is not supported by pyro_postgres yet";
+const COPY_OUT_REFUSED: &str = "COPY TO STDOUT is not supported by pyro_postgres yet; its rows were discarded";
+
 /// SQL text travels NUL-terminated: refuse a NUL before anything is queued, so a bad
 /// statement never leaves half a request (or an expectation) behind.
 fn check_sql(sql: &str) -> Result<(), ClientError> {
@@ -616,7 +619,10 @@ impl Client {
                 }
                 Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
                 Event::CopyIn { .. } => {
-                    frontend::copy_fail(&mut self.out, "COPY FROM STDIN is not supported by pyro_postgres yet");
+                    frontend::copy_fail(&mut self.out, COPY_IN_REFUSED);
+                }
+                Event::CopyOut { .. } => {
+                    self.error.get_or_insert(ClientError::Unsupported(COPY_OUT_REFUSED.into()));
                 }
                 Event::ReadyForQuery { .. } => {
                     let n = *affected;
@@ -637,6 +643,16 @@ impl Client {
                     }
                 }
                 Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
+                Event::CopyIn { .. } => {
+                    // The server ignores Sync during COPY IN, so the Sync already sent is
+                    // gone: send another after the CopyFail. The queued Sync expectation
+                    // takes its ReadyForQuery.
+                    frontend::copy_fail(&mut self.out, COPY_IN_REFUSED);
+                    frontend::sync(&mut self.out);
+                }
+                Event::CopyOut { .. } => {
+                    self.error.get_or_insert(ClientError::Unsupported(COPY_OUT_REFUSED.into()));
+                }
                 Event::ReadyForQuery { .. } => {
                     let n = *affected;
                     sink.end(&mut self.writer);

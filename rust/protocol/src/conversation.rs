@@ -323,7 +323,7 @@ impl State {
             (Expect::SimpleQuery, M::RowDescription(desc)) => return Ok(Event::RowDescription { tag, desc }),
             (Expect::SimpleQuery, M::CommandComplete(command)) => return Ok(Event::CommandComplete { tag, command }),
             (Expect::SimpleQuery, M::EmptyQueryResponse) => return Ok(Event::EmptyQuery { tag }),
-            (Expect::SimpleQuery, M::CopyInResponse) => return Ok(Event::CopyIn { tag }),
+            (Expect::SimpleQuery | Expect::Execute, M::CopyInResponse) => return Ok(Event::CopyIn { tag }),
             (Expect::SimpleQuery | Expect::Execute, M::CopyOutResponse) => return Ok(Event::CopyOut { tag }),
             (Expect::SimpleQuery | Expect::Execute, M::CopyData(data)) => return Ok(Event::CopyData { tag, data }),
             (Expect::SimpleQuery | Expect::Execute, M::CopyDone) => return Ok(Event::CopyData { tag, data: &[] }),
