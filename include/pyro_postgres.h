@@ -119,6 +119,23 @@ PyroStatus pyro_conn_exec_batch(uint32_t handle,
                                 const uint8_t *params_list,
                                 uint32_t params_list_len);
 
+// Binds the unnamed portal for streaming (`exec_iter`): like [`pyro_conn_exec`], but the
+// rows are read by [`pyro_conn_portal_fetch`] until [`pyro_conn_portal_close`]. Other
+// statements are refused meanwhile.
+PyroStatus pyro_conn_portal_open(uint32_t handle,
+                                 uint32_t statement_id,
+                                 const uint8_t *sql,
+                                 uint32_t sql_len,
+                                 const uint8_t *params,
+                                 uint32_t params_len);
+
+// Up to `max_rows` rows (0: all that are left) from the open portal; `value` is 1 when
+// the portal has more.
+PyroStatus pyro_conn_portal_fetch(uint32_t handle, uint32_t max_rows, uint32_t mode);
+
+// Closes the portal and ends its transaction (Sync). A no-op when none is open.
+PyroStatus pyro_conn_portal_close(uint32_t handle);
+
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
 PyroStatus pyro_conn_prepare(uint32_t handle,

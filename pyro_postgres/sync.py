@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import marshal
+import sys
 import pickle
 import threading
 import weakref
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
 from . import _ffi
 from ._opts import Opts
@@ -29,7 +30,7 @@ from .error import (
 )
 from .error import lookup as lookup_sqlstate
 
-__all__ = ["Conn", "Transaction"]
+__all__ = ["Conn", "Transaction", "UnnamedPortal"]
 
 _log = logging.getLogger("pyro_postgres")
 _read_out = _ffi.read_out
@@ -48,6 +49,7 @@ _FIRST_TUPLE = _ffi.FIRST_TUPLE
 _FIRST_DICT = _ffi.FIRST_DICT
 _DROP = _ffi.DROP
 
+T = TypeVar("T")
 Params = Union[Sequence[Any], None]
 StatementLike = Union[str, PreparedStatement]
 
@@ -262,6 +264,33 @@ class Conn:
                 self._abandon(e)
                 raise
 
+    def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], T]) -> T:
+        """Binds ``stmt`` to a portal and calls ``callback(portal)``; the callback reads the
+        rows a slice at a time with ``portal.fetch(n)``, so results larger than memory
+        can be processed. Returns what the callback returns; an exception from the
+        callback propagates unchanged. The portal is closed when the callback returns
+        and may not be used afterwards. The connection refuses other statements while
+        the callback runs."""
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        with self._lock:
+            try:
+                status = self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p))
+                if status != _OK:
+                    self._fail(status)
+            except BaseException as e:
+                self._abandon(e)
+                raise
+        portal = UnnamedPortal._new(self)
+        try:
+            return callback(portal)
+        finally:
+            portal._conn = None
+            with self._lock:
+                status = self._lib.conn_portal_close(self._h)
+                if status != _OK and sys.exc_info()[0] is None:
+                    self._fail(status)
+
     # -- transactions ---------------------------------------------------------------
 
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
@@ -389,6 +418,45 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         raise
     finally:
         lock.release()
+
+
+class UnnamedPortal:
+    """The open portal an ``exec_iter`` callback reads from."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self) -> None:
+        raise TypeError("UnnamedPortal objects are passed to exec_iter callbacks")
+
+    @classmethod
+    def _new(cls, conn: Conn) -> UnnamedPortal:
+        self = object.__new__(cls)
+        self._conn: Conn | None = conn
+        return self
+
+    def fetch(self, max_rows: int, *, as_dict: bool = False) -> tuple[list[Any], bool]:
+        """Up to ``max_rows`` more rows (0: all that are left) and whether more remain."""
+        conn = self._conn
+        if conn is None:
+            raise IncorrectApiUsageError("this portal is closed: use it only inside its exec_iter callback")
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+            raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
+        if not 0 <= max_rows < 2**32:
+            raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
+        mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
+        with conn._lock:
+            try:
+                status = conn._lib.conn_portal_fetch(conn._h, max_rows, mode)
+                if status == _OK_MARSHAL:
+                    rows = _mloads(conn._buf)
+                elif status == _OK:
+                    rows = _loads(conn._buf)
+                else:
+                    rows = conn._fail(status)
+            except BaseException as e:
+                conn._abandon(e)
+                raise
+            return rows, conn._out.value == 1
 
 
 class Transaction:

@@ -1,10 +1,12 @@
 """The blocking API."""
 
-from typing import Any, Iterable, Sequence, TypeAlias
+from typing import Any, Callable, Iterable, Sequence, TypeAlias, TypeVar
 
 from . import IsolationLevel, Opts, PreparedStatement
 
-__all__ = ["Conn", "Transaction"]
+__all__ = ["Conn", "Transaction", "UnnamedPortal"]
+
+T = TypeVar("T")
 
 Params: TypeAlias = Sequence[Any] | Iterable[Any] | None
 StatementLike: TypeAlias = str | PreparedStatement
@@ -32,6 +34,8 @@ class Conn:
         """The affected-row count (rows returned for a SELECT)."""
     def exec_batch(self, stmt: StatementLike, params_list: Iterable[Sequence[Any]] = ()) -> None:
         """Executes the statement once per parameter set, pipelined in chunks of 1000."""
+    def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], T]) -> T:
+        """Streams the rows through ``callback(portal)``; ``portal.fetch(n)`` reads a slice."""
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction: ...
     def ping(self) -> None: ...
     def id(self) -> int:
@@ -41,6 +45,12 @@ class Conn:
     def close(self) -> None: ...
     def __enter__(self) -> Conn: ...
     def __exit__(self, *exc: object) -> None: ...
+
+class UnnamedPortal:
+    """The open portal an ``exec_iter`` callback reads from."""
+
+    def fetch(self, max_rows: int, *, as_dict: bool = False) -> tuple[list[Any], bool]:
+        """Up to ``max_rows`` more rows (0: all that are left) and whether more remain."""
 
 class Transaction:
     """``with conn.tx():`` — commit on a clean exit, rollback on an exception."""

@@ -63,12 +63,23 @@ pub struct OpResult {
 enum Work {
     Execute(RowMode),
     Batch,
+    /// Bind the unnamed portal and keep it open for `fetch` (exec_iter).
+    Portal,
 }
 
 /// Rows of one `exec_batch` chunk, sent with one Sync. Chunks go one at a time: an error
 /// stops the batch after the failing chunk, and the server's replies never pile up
 /// unread.
 const BATCH_CHUNK_ROWS: usize = 1000;
+
+/// The unnamed portal of an `exec_iter`: its statement (for decoding) and whether the
+/// server said it has no more rows.
+struct PortalState {
+    stmt: Arc<Statement>,
+    exhausted: bool,
+    /// An error ended it; the transaction is over and only the close remains.
+    failed: bool,
+}
 
 /// How the caller names a statement in `exec`.
 pub enum StatementRef<'a> {
@@ -84,6 +95,10 @@ enum Op {
     /// First use of an SQL string by `exec`: prepare it, then run [`Op::Execute`].
     PrepareThenExecute { sql: String, partial: statement::Partial, created: bool, params: Vec<u8>, work: Work },
     Execute { sink: RowSink, affected: u64 },
+    /// Bind of the unnamed portal for `exec_iter`, answered by BindComplete (then Flush).
+    PortalBind,
+    /// One `fetch` from the open portal: rows until PortalSuspended or CommandComplete.
+    PortalFetch { sink: RowSink },
     /// `exec_batch`: chunk `next - 1` is on the wire; the rest wait in `batch_buf`.
     Batch { next: usize, affected: u64 },
     Sync,
@@ -105,6 +120,11 @@ pub struct Client {
     pending_execute: Option<(Arc<Statement>, Vec<u8>, Work)>,
     /// Set when a batch chunk finished cleanly and the next one should be sent.
     batch_continue: bool,
+    /// The unnamed portal bound by `start_portal`, until `start_portal_close`.
+    portal: Option<PortalState>,
+    /// A portal operation failed: a Sync must be written (the caller holds the
+    /// conversation) and its ReadyForQuery awaited.
+    portal_sync_pending: bool,
     /// Encoded Bind+Execute messages of an `exec_batch`, and where each chunk ends.
     batch_buf: Vec<u8>,
     /// (start, end, rows) of each chunk in `batch_buf`.
@@ -160,6 +180,8 @@ impl Client {
             formats: Vec::new(),
             pending_execute: None,
             batch_continue: false,
+            portal: None,
+            portal_sync_pending: false,
             batch_buf: Vec::new(),
             batch_chunks: Vec::new(),
         })
@@ -231,6 +253,12 @@ impl Client {
         }
         if !matches!(self.op, Op::Idle) {
             return Err(ClientError::Usage("another operation is in progress on this connection".into()));
+        }
+        if self.portal.is_some() {
+            return Err(ClientError::Usage(
+                "a portal of exec_iter is open on this connection: statements must wait until its callback returns"
+                    .into(),
+            ));
         }
         self.result = OpResult::default();
         self.error = None;
@@ -318,6 +346,85 @@ impl Client {
         self.start_work(stmt, params_list, Work::Batch)
     }
 
+    /// Binds the unnamed portal for `exec_iter` and keeps it open (Flush, no Sync), so
+    /// that [`Client::start_fetch`] can read its rows a slice at a time. Other operations
+    /// are refused until [`Client::start_portal_close`].
+    pub fn start_portal(&mut self, stmt: StatementRef<'_>, params: &[u8]) -> Result<(), ClientError> {
+        self.start_work(stmt, params, Work::Portal)
+    }
+
+    fn write_portal_bind(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params: &[u8]) -> Result<(), ClientError> {
+        let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
+        write_closes(&mut self.stmts, &mut self.out, conv, false);
+        frontend::bind(&mut self.out, "", &stmt.name, &self.formats, count, &self.scratch, &stmt.result_formats);
+        self.stmts.used();
+        frontend::flush(&mut self.out);
+        conv.expect(Expect::BindComplete, TAG_OP);
+        self.portal = Some(PortalState { stmt, exhausted: false, failed: false });
+        self.op = Op::PortalBind;
+        Ok(())
+    }
+
+    /// Reads up to `max_rows` rows (0: all) from the open portal. The result is the rows;
+    /// `result.value` is 1 when the portal has more.
+    pub fn start_fetch(&mut self, max_rows: u32, mode: RowMode) -> Result<(), ClientError> {
+        if let Some(why) = self.conv.broken() {
+            return Err(ClientError::Closed(format!("the connection is broken: {why}")));
+        }
+        if !matches!(self.op, Op::Idle) {
+            return Err(ClientError::Usage("another operation is in progress on this connection".into()));
+        }
+        let Some(portal) = &self.portal else {
+            return Err(ClientError::Usage("the portal is closed".into()));
+        };
+        if portal.failed {
+            return Err(ClientError::Usage("the portal was closed by an earlier error".into()));
+        }
+        self.result = OpResult::default();
+        self.error = None;
+        self.writer.reset();
+        let stmt = portal.stmt.clone();
+        let marshal = stmt.marshal_rows;
+        if marshal {
+            self.writer.reset_marshal();
+        }
+        self.result.marshal = marshal;
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        sink.set_columns_from(&stmt);
+        if portal.exhausted {
+            // Nothing left: an empty slice, no round trip.
+            sink.end(&mut self.writer);
+            self.result.has_rows = sink.produces_rows();
+            return Ok(());
+        }
+        frontend::execute(&mut self.out, "", max_rows);
+        frontend::flush(&mut self.out);
+        self.conv.expect(Expect::Execute, TAG_OP);
+        self.op = Op::PortalFetch { sink };
+        Ok(())
+    }
+
+    /// Ends the portal's implicit transaction (Sync). A no-op when no portal is open.
+    pub fn start_portal_close(&mut self) -> Result<(), ClientError> {
+        match self.portal.take() {
+            None => return Ok(()),
+            // Its transaction already ended with the error's Sync.
+            Some(p) if p.failed => return Ok(()),
+            Some(_) => {}
+        }
+        self.result = OpResult::default();
+        self.error = None;
+        frontend::sync(&mut self.out);
+        self.conv.expect(Expect::Sync, TAG_OP);
+        self.op = Op::Sync;
+        Ok(())
+    }
+
+    pub fn portal_open(&self) -> bool {
+        self.portal.is_some()
+    }
+
     fn start_work(&mut self, stmt: StatementRef<'_>, params: &[u8], work: Work) -> Result<(), ClientError> {
         self.begin_op()?;
         let stmt = match stmt {
@@ -367,6 +474,7 @@ impl Client {
         match work {
             Work::Execute(mode) => self.write_execute(conv, stmt, params, mode),
             Work::Batch => self.write_batch(conv, stmt, params),
+            Work::Portal => self.write_portal_bind(conv, stmt, params),
         }
     }
 
@@ -473,7 +581,7 @@ impl Client {
                 }
             }
             if self.error.is_none() {
-                if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } = &mut self.op {
+                if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink } = &mut self.op {
                     while let Some(row) = conv.next_data_row() {
                         if let Err(e) = sink.row(row, &mut self.writer) {
                             self.error = Some(e);
@@ -533,6 +641,13 @@ impl Client {
                 if matches!(self.op, Op::Idle) {
                     return Ok(Progress::Done);
                 }
+                continue;
+            }
+            if self.portal_sync_pending {
+                self.portal_sync_pending = false;
+                frontend::sync(&mut self.out);
+                conv.expect(Expect::Sync, TAG_OP);
+                self.op = Op::Sync;
                 continue;
             }
             if self.batch_continue {
@@ -595,6 +710,18 @@ impl Client {
                 return Ok(true);
             }
             self.record_error(e);
+            if let Op::PortalBind | Op::PortalFetch { .. } = self.op {
+                // The server now skips everything until a Sync, and none is on its way:
+                // send one, and finish when its ReadyForQuery arrives. That Sync ends the
+                // portal's transaction: a failed bind leaves no portal, a failed fetch a
+                // dead one for the caller to close.
+                if let Op::PortalBind = self.op {
+                    self.portal = None;
+                } else if let Some(p) = &mut self.portal {
+                    p.failed = true;
+                }
+                self.portal_sync_pending = true;
+            }
             return Ok(false);
         }
         match &mut self.op {
@@ -657,6 +784,33 @@ impl Client {
                     let n = *affected;
                     sink.end(&mut self.writer);
                     self.result.value = if sink.is_drop() { n } else { sink.row_count() };
+                    self.result.has_rows = sink.produces_rows();
+                    return Ok(self.finish());
+                }
+                _ => {}
+            },
+            Op::PortalBind => {
+                if let Event::BindComplete { .. } = event {
+                    return Ok(self.finish());
+                }
+            }
+            Op::PortalFetch { sink } => match event {
+                Event::DataRow { row, .. } => {
+                    if self.error.is_none() {
+                        if let Err(e) = sink.row(row, &mut self.writer) {
+                            self.error = Some(e);
+                        }
+                    }
+                }
+                Event::PortalSuspended { .. } | Event::CommandComplete { .. } | Event::EmptyQuery { .. } => {
+                    let more = matches!(event, Event::PortalSuspended { .. });
+                    if !more {
+                        if let Some(p) = &mut self.portal {
+                            p.exhausted = true;
+                        }
+                    }
+                    sink.end(&mut self.writer);
+                    self.result.value = more as u64;
                     self.result.has_rows = sink.produces_rows();
                     return Ok(self.finish());
                 }
@@ -770,7 +924,7 @@ impl Client {
         } else {
             self.writer.reset();
         }
-        if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } = &mut self.op {
+        if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink } = &mut self.op {
             sink.restart(&mut self.writer);
         }
         Ok(())

@@ -516,6 +516,51 @@ pub unsafe extern "C" fn pyro_conn_exec_batch(
     })
 }
 
+/// Binds the unnamed portal for streaming (`exec_iter`): like [`pyro_conn_exec`], but the
+/// rows are read by [`pyro_conn_portal_fetch`] until [`pyro_conn_portal_close`]. Other
+/// statements are refused meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_portal_open(
+    handle: u32,
+    statement_id: u32,
+    sql: *const u8,
+    sql_len: u32,
+    params: *const u8,
+    params_len: u32,
+) -> PyroStatus {
+    let sql = bytes(sql, sql_len as usize);
+    let params = bytes(params, params_len as usize);
+    with_conn(handle, |conn| {
+        let stmt = if statement_id != 0 {
+            StatementRef::Prepared(statement_id)
+        } else {
+            StatementRef::Sql(utf8(sql, "the SQL text")?)
+        };
+        conn.client.start_portal(stmt, params)?;
+        conn.run()
+    })
+}
+
+/// Up to `max_rows` rows (0: all that are left) from the open portal; `value` is 1 when
+/// the portal has more.
+#[no_mangle]
+pub extern "C" fn pyro_conn_portal_fetch(handle: u32, max_rows: u32, mode: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        let mode = row_mode(mode)?;
+        conn.client.start_fetch(max_rows, mode)?;
+        conn.run()
+    })
+}
+
+/// Closes the portal and ends its transaction (Sync). A no-op when none is open.
+#[no_mangle]
+pub extern "C" fn pyro_conn_portal_close(handle: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        conn.client.start_portal_close()?;
+        conn.run()
+    })
+}
+
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]
