@@ -136,6 +136,25 @@ PyroStatus pyro_conn_portal_fetch(uint32_t handle, uint32_t max_rows, uint32_t m
 // Closes the portal and ends its transaction (Sync). A no-op when none is open.
 PyroStatus pyro_conn_portal_close(uint32_t handle);
 
+// Binds a named portal inside the open transaction (`Transaction.exec_portal`); `value`
+// is its id for [`pyro_conn_named_portal_fetch`] and [`pyro_conn_named_portal_close`].
+PyroStatus pyro_conn_named_portal_open(uint32_t handle,
+                                       uint32_t statement_id,
+                                       const uint8_t *sql,
+                                       uint32_t sql_len,
+                                       const uint8_t *params,
+                                       uint32_t params_len);
+
+// Up to `max_rows` rows (0: the rest) of named portal `portal_id`; `value` is 1 when it
+// has more.
+PyroStatus pyro_conn_named_portal_fetch(uint32_t handle,
+                                        uint32_t portal_id,
+                                        uint32_t max_rows,
+                                        uint32_t mode);
+
+// Closes named portal `portal_id` (a no-op when it is already gone).
+PyroStatus pyro_conn_named_portal_close(uint32_t handle, uint32_t portal_id);
+
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
 PyroStatus pyro_conn_prepare(uint32_t handle,

@@ -88,6 +88,11 @@ class _Lib:
         self.conn_portal_open = declare("pyro_conn_portal_open", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_portal_fetch = declare("pyro_conn_portal_fetch", status, u32, u32, u32)
         self.conn_portal_close = declare("pyro_conn_portal_close", status, u32)
+        self.conn_named_portal_open = declare(
+            "pyro_conn_named_portal_open", status, u32, u32, c_char_p, u32, c_char_p, u32
+        )
+        self.conn_named_portal_fetch = declare("pyro_conn_named_portal_fetch", status, u32, u32, u32, u32)
+        self.conn_named_portal_close = declare("pyro_conn_named_portal_close", status, u32, u32)
         self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)

@@ -30,7 +30,7 @@ from .error import (
 )
 from .error import lookup as lookup_sqlstate
 
-__all__ = ["Conn", "Transaction", "UnnamedPortal"]
+__all__ = ["Conn", "NamedPortal", "Transaction", "UnnamedPortal"]
 
 _log = logging.getLogger("pyro_postgres")
 _read_out = _ffi.read_out
@@ -439,10 +439,7 @@ class UnnamedPortal:
         conn = self._conn
         if conn is None:
             raise IncorrectApiUsageError("this portal is closed: use it only inside its exec_iter callback")
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int):
-            raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
-        if not 0 <= max_rows < 2**32:
-            raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
+        _check_rows_arg(max_rows)
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
         with conn._lock:
             try:
@@ -457,6 +454,68 @@ class UnnamedPortal:
                 conn._abandon(e)
                 raise
             return rows, conn._out.value == 1
+
+
+def _check_rows_arg(max_rows: object) -> None:
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+        raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
+    if not 0 <= max_rows < 2**32:
+        raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
+
+
+class NamedPortal:
+    """A portal made by ``Transaction.exec_portal``: it reads its rows a slice at a time
+    and lives until it is closed or its transaction ends. Several may be read in turn."""
+
+    __slots__ = ("_conn", "_id", "_complete")
+
+    def __init__(self) -> None:
+        raise TypeError("NamedPortal objects are created by Transaction.exec_portal()")
+
+    @classmethod
+    def _new(cls, conn: Conn, portal_id: int) -> NamedPortal:
+        self = object.__new__(cls)
+        self._conn: Conn | None = conn
+        self._id = portal_id
+        self._complete = False
+        return self
+
+    def exec_collect(self, max_rows: int, *, as_dict: bool = False) -> list[Any]:
+        """Up to ``max_rows`` more rows (0: all that are left); ``is_complete()`` tells
+        whether any remain."""
+        conn = self._conn
+        if conn is None:
+            raise IncorrectApiUsageError("this portal is closed")
+        _check_rows_arg(max_rows)
+        mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
+        with conn._lock:
+            try:
+                status = conn._lib.conn_named_portal_fetch(conn._h, self._id, max_rows, mode)
+                if status == _OK_MARSHAL:
+                    rows = _mloads(conn._buf)
+                elif status == _OK:
+                    rows = _loads(conn._buf)
+                else:
+                    rows = conn._fail(status)
+            except BaseException as e:
+                conn._abandon(e)
+                raise
+            self._complete = conn._out.value != 1
+        return rows  # type: ignore[no-any-return]
+
+    def is_complete(self) -> bool:
+        """True once a call has read the portal's last row."""
+        return self._complete
+
+    def close(self) -> None:
+        """Closes the portal on the server; later calls raise. Idempotent."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        with conn._lock:
+            status = conn._lib.conn_named_portal_close(conn._h, self._id)
+            if status != _OK:
+                conn._fail(status)
 
 
 class Transaction:
@@ -526,6 +585,27 @@ class Transaction:
 
     def rollback(self) -> None:
         self._end("ROLLBACK")
+
+    def exec_portal(self, query: StatementLike, params: Params = ()) -> NamedPortal:
+        """A named portal over ``query`` inside this transaction; read it with
+        ``exec_collect(n)``. Parameters are typed like ``exec``."""
+        if self._state == "new":
+            raise IncorrectApiUsageError("the transaction has not started; use it as `with conn.tx() as tx:`")
+        if self._state != "open":
+            raise TransactionClosedError("this transaction has already ended")
+        conn = self._conn
+        sid, sql = conn._statement(query)
+        p = _encode_params(params)
+        with conn._lock:
+            try:
+                status = conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p))
+                if status != _OK:
+                    conn._fail(status)
+            except BaseException as e:
+                conn._abandon(e)
+                raise
+            portal_id = conn._out.value
+        return NamedPortal._new(conn, portal_id)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._state != "open":

@@ -4,7 +4,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeAlias, TypeVar
 
 from . import IsolationLevel, Opts, PreparedStatement
 
-__all__ = ["Conn", "Transaction", "UnnamedPortal"]
+__all__ = ["Conn", "NamedPortal", "Transaction", "UnnamedPortal"]
 
 T = TypeVar("T")
 
@@ -52,11 +52,21 @@ class UnnamedPortal:
     def fetch(self, max_rows: int, *, as_dict: bool = False) -> tuple[list[Any], bool]:
         """Up to ``max_rows`` more rows (0: all that are left) and whether more remain."""
 
+class NamedPortal:
+    """A portal of ``Transaction.exec_portal``, read a slice at a time."""
+
+    def exec_collect(self, max_rows: int, *, as_dict: bool = False) -> list[Any]:
+        """Up to ``max_rows`` more rows (0: the rest)."""
+    def is_complete(self) -> bool: ...
+    def close(self) -> None: ...
+
 class Transaction:
     """``with conn.tx():`` — commit on a clean exit, rollback on an exception."""
 
     def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def exec_portal(self, query: StatementLike, params: Params = ()) -> NamedPortal:
+        """A named portal over ``query`` inside this transaction."""
     def __enter__(self) -> Transaction: ...
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...

@@ -15,6 +15,7 @@ mod error;
 mod rows;
 mod statement;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use pyro_codecs::pickle::PickleWriter;
@@ -65,6 +66,8 @@ enum Work {
     Batch,
     /// Bind the unnamed portal and keep it open for `fetch` (exec_iter).
     Portal,
+    /// Bind a named portal inside the current transaction (exec_portal).
+    NamedPortal,
 }
 
 /// Rows of one `exec_batch` chunk, sent with one Sync. Chunks go one at a time: an error
@@ -79,6 +82,13 @@ struct PortalState {
     exhausted: bool,
     /// An error ended it; the transaction is over and only the close remains.
     failed: bool,
+}
+
+/// A portal of `exec_portal`: it lives until its transaction ends (or `close`).
+struct NamedPortalState {
+    name: String,
+    stmt: Arc<Statement>,
+    complete: bool,
 }
 
 /// How the caller names a statement in `exec`.
@@ -97,8 +107,13 @@ enum Op {
     Execute { sink: RowSink, affected: u64 },
     /// Bind of the unnamed portal for `exec_iter`, answered by BindComplete (then Flush).
     PortalBind,
-    /// One `fetch` from the open portal: rows until PortalSuspended or CommandComplete.
-    PortalFetch { sink: RowSink },
+    /// One `fetch` from the open portal (the unnamed one, or the named portal `named`):
+    /// rows until PortalSuspended or CommandComplete.
+    PortalFetch { sink: RowSink, named: Option<u32> },
+    /// Bind of a named portal, answered by BindComplete (then Flush).
+    NamedBind { id: u32, name: String, stmt: Arc<Statement> },
+    /// Close of a named portal, answered by CloseComplete (then Flush).
+    NamedClose,
     /// `exec_batch`: chunk `next - 1` is on the wire; the rest wait in `batch_buf`.
     Batch { next: usize, affected: u64 },
     Sync,
@@ -122,6 +137,8 @@ pub struct Client {
     batch_continue: bool,
     /// The unnamed portal bound by `start_portal`, until `start_portal_close`.
     portal: Option<PortalState>,
+    named_portals: HashMap<u32, NamedPortalState>,
+    next_named_portal: u32,
     /// A portal operation failed: a Sync must be written (the caller holds the
     /// conversation) and its ReadyForQuery awaited.
     portal_sync_pending: bool,
@@ -182,6 +199,8 @@ impl Client {
             batch_continue: false,
             portal: None,
             portal_sync_pending: false,
+            named_portals: HashMap::new(),
+            next_named_portal: 0,
             batch_buf: Vec::new(),
             batch_chunks: Vec::new(),
         })
@@ -401,7 +420,7 @@ impl Client {
         frontend::execute(&mut self.out, "", max_rows);
         frontend::flush(&mut self.out);
         self.conv.expect(Expect::Execute, TAG_OP);
-        self.op = Op::PortalFetch { sink };
+        self.op = Op::PortalFetch { sink, named: None };
         Ok(())
     }
 
@@ -419,6 +438,90 @@ impl Client {
         self.conv.expect(Expect::Sync, TAG_OP);
         self.op = Op::Sync;
         Ok(())
+    }
+
+    /// Binds a named portal (for `Transaction.exec_portal`); its id is the result's
+    /// `value`. It lives until its transaction ends or [`Client::start_named_close`].
+    pub fn start_named_portal(&mut self, stmt: StatementRef<'_>, params: &[u8]) -> Result<(), ClientError> {
+        if self.conv.transaction_status() == b'I' {
+            return Err(ClientError::Usage("exec_portal needs an open transaction".into()));
+        }
+        self.start_work(stmt, params, Work::NamedPortal)
+    }
+
+    fn write_named_bind(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params: &[u8]) -> Result<(), ClientError> {
+        let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
+        self.next_named_portal = self.next_named_portal.wrapping_add(1).max(1);
+        let id = self.next_named_portal;
+        let name = format!("pyro_p{id}");
+        write_closes(&mut self.stmts, &mut self.out, conv, false);
+        frontend::bind(&mut self.out, &name, &stmt.name, &self.formats, count, &self.scratch, &stmt.result_formats);
+        self.stmts.used();
+        frontend::flush(&mut self.out);
+        conv.expect(Expect::BindComplete, TAG_OP);
+        self.op = Op::NamedBind { id, name, stmt };
+        Ok(())
+    }
+
+    /// Drops named portals whose transaction has ended (the server already has).
+    fn forget_dead_portals(&mut self) -> Result<(), ClientError> {
+        if let Some(why) = self.conv.broken() {
+            return Err(ClientError::Closed(format!("the connection is broken: {why}")));
+        }
+        if !matches!(self.op, Op::Idle) {
+            return Err(ClientError::Usage("another operation is in progress on this connection".into()));
+        }
+        if self.conv.transaction_status() == b'I' {
+            self.named_portals.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max_rows` rows (0: all) from named portal `id`; `result.value` is 1
+    /// when it has more.
+    pub fn start_named_fetch(&mut self, id: u32, max_rows: u32, mode: RowMode) -> Result<(), ClientError> {
+        self.forget_dead_portals()?;
+        let Some(p) = self.named_portals.get(&id) else {
+            return Err(ClientError::Usage("this portal is closed (closed, or its transaction ended)".into()));
+        };
+        let (name, stmt, complete) = (p.name.clone(), p.stmt.clone(), p.complete);
+        self.result = OpResult::default();
+        self.error = None;
+        self.writer.reset();
+        if stmt.marshal_rows {
+            self.writer.reset_marshal();
+        }
+        self.result.marshal = stmt.marshal_rows;
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        sink.set_columns_from(&stmt);
+        if complete {
+            sink.end(&mut self.writer);
+            self.result.has_rows = sink.produces_rows();
+            return Ok(());
+        }
+        frontend::execute(&mut self.out, &name, max_rows);
+        frontend::flush(&mut self.out);
+        self.conv.expect(Expect::Execute, TAG_OP);
+        self.op = Op::PortalFetch { sink, named: Some(id) };
+        Ok(())
+    }
+
+    /// Closes named portal `id` (a no-op when it is already gone).
+    pub fn start_named_close(&mut self, id: u32) -> Result<(), ClientError> {
+        self.forget_dead_portals()?;
+        self.result = OpResult::default();
+        self.error = None;
+        let Some(p) = self.named_portals.remove(&id) else { return Ok(()) };
+        frontend::close_portal(&mut self.out, &p.name);
+        frontend::flush(&mut self.out);
+        self.conv.expect(Expect::CloseComplete, TAG_OP);
+        self.op = Op::NamedClose;
+        Ok(())
+    }
+
+    pub fn named_portal_complete(&self, id: u32) -> Option<bool> {
+        self.named_portals.get(&id).map(|p| p.complete)
     }
 
     pub fn portal_open(&self) -> bool {
@@ -475,6 +578,7 @@ impl Client {
             Work::Execute(mode) => self.write_execute(conv, stmt, params, mode),
             Work::Batch => self.write_batch(conv, stmt, params),
             Work::Portal => self.write_portal_bind(conv, stmt, params),
+            Work::NamedPortal => self.write_named_bind(conv, stmt, params),
         }
     }
 
@@ -581,7 +685,7 @@ impl Client {
                 }
             }
             if self.error.is_none() {
-                if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink } = &mut self.op {
+                if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink, .. } = &mut self.op {
                     while let Some(row) = conv.next_data_row() {
                         if let Err(e) = sink.row(row, &mut self.writer) {
                             self.error = Some(e);
@@ -710,15 +814,21 @@ impl Client {
                 return Ok(true);
             }
             self.record_error(e);
-            if let Op::PortalBind | Op::PortalFetch { .. } = self.op {
+            if let Op::PortalBind | Op::PortalFetch { .. } | Op::NamedBind { .. } | Op::NamedClose = self.op {
                 // The server now skips everything until a Sync, and none is on its way:
                 // send one, and finish when its ReadyForQuery arrives. That Sync ends the
                 // portal's transaction: a failed bind leaves no portal, a failed fetch a
                 // dead one for the caller to close.
-                if let Op::PortalBind = self.op {
-                    self.portal = None;
-                } else if let Some(p) = &mut self.portal {
-                    p.failed = true;
+                match self.op {
+                    Op::PortalBind => self.portal = None,
+                    Op::PortalFetch { named: None, .. } => {
+                        if let Some(p) = &mut self.portal {
+                            p.failed = true;
+                        }
+                    }
+                    // Named portals: the transaction is now failed; the server keeps
+                    // them until it ends, and every use reports the failure.
+                    _ => {}
                 }
                 self.portal_sync_pending = true;
             }
@@ -794,7 +904,22 @@ impl Client {
                     return Ok(self.finish());
                 }
             }
-            Op::PortalFetch { sink } => match event {
+            Op::NamedBind { .. } => {
+                if let Event::BindComplete { .. } = event {
+                    let Op::NamedBind { id, name, stmt } = std::mem::replace(&mut self.op, Op::Idle) else {
+                        unreachable!()
+                    };
+                    self.named_portals.insert(id, NamedPortalState { name, stmt, complete: false });
+                    self.result.value = id as u64;
+                    return Ok(self.finish());
+                }
+            }
+            Op::NamedClose => {
+                if let Event::CloseComplete { .. } = event {
+                    return Ok(self.finish());
+                }
+            }
+            Op::PortalFetch { sink, named } => match event {
                 Event::DataRow { row, .. } => {
                     if self.error.is_none() {
                         if let Err(e) = sink.row(row, &mut self.writer) {
@@ -805,8 +930,17 @@ impl Client {
                 Event::PortalSuspended { .. } | Event::CommandComplete { .. } | Event::EmptyQuery { .. } => {
                     let more = matches!(event, Event::PortalSuspended { .. });
                     if !more {
-                        if let Some(p) = &mut self.portal {
-                            p.exhausted = true;
+                        match named {
+                            Some(id) => {
+                                if let Some(p) = self.named_portals.get_mut(id) {
+                                    p.complete = true;
+                                }
+                            }
+                            None => {
+                                if let Some(p) = &mut self.portal {
+                                    p.exhausted = true;
+                                }
+                            }
                         }
                     }
                     sink.end(&mut self.writer);
@@ -924,7 +1058,7 @@ impl Client {
         } else {
             self.writer.reset();
         }
-        if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink } = &mut self.op {
+        if let Op::Execute { sink, .. } | Op::SimpleQuery { sink, .. } | Op::PortalFetch { sink, .. } = &mut self.op {
             sink.restart(&mut self.writer);
         }
         Ok(())

@@ -561,6 +561,50 @@ pub extern "C" fn pyro_conn_portal_close(handle: u32) -> PyroStatus {
     })
 }
 
+/// Binds a named portal inside the open transaction (`Transaction.exec_portal`); `value`
+/// is its id for [`pyro_conn_named_portal_fetch`] and [`pyro_conn_named_portal_close`].
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_named_portal_open(
+    handle: u32,
+    statement_id: u32,
+    sql: *const u8,
+    sql_len: u32,
+    params: *const u8,
+    params_len: u32,
+) -> PyroStatus {
+    let sql = bytes(sql, sql_len as usize);
+    let params = bytes(params, params_len as usize);
+    with_conn(handle, |conn| {
+        let stmt = if statement_id != 0 {
+            StatementRef::Prepared(statement_id)
+        } else {
+            StatementRef::Sql(utf8(sql, "the SQL text")?)
+        };
+        conn.client.start_named_portal(stmt, params)?;
+        conn.run()
+    })
+}
+
+/// Up to `max_rows` rows (0: the rest) of named portal `portal_id`; `value` is 1 when it
+/// has more.
+#[no_mangle]
+pub extern "C" fn pyro_conn_named_portal_fetch(handle: u32, portal_id: u32, max_rows: u32, mode: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        let mode = row_mode(mode)?;
+        conn.client.start_named_fetch(portal_id, max_rows, mode)?;
+        conn.run()
+    })
+}
+
+/// Closes named portal `portal_id` (a no-op when it is already gone).
+#[no_mangle]
+pub extern "C" fn pyro_conn_named_portal_close(handle: u32, portal_id: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        conn.client.start_named_close(portal_id)?;
+        conn.run()
+    })
+}
+
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]
