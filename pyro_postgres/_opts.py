@@ -40,7 +40,7 @@ class Opts:
     ``postgres``, ``postgresql``; user, password and database are percent-decoded).
     Recognised query keys: ``sslmode``, ``application_name``, ``socket`` (path of the
     server's socket file), ``upgrade_to_unix_socket``, ``options``,
-    ``statement_cache_size``, ``connect_timeout`` (seconds), ``pool_max_idle_conn``,
+    ``statement_cache_size``, ``connect_timeout`` (seconds), ``log_parameters``, ``pool_max_idle_conn``,
     ``pool_max_concurrency``. Any other key is sent to the server as a setting at
     startup (``?statement_timeout=5000``).
     """
@@ -61,6 +61,7 @@ class Opts:
         "_connect_timeout",
         "_pool_max_idle_conn",
         "_pool_max_concurrency",
+        "_log_parameters",
     )
 
     def __init__(self, url: str | None = None) -> None:
@@ -79,6 +80,7 @@ class Opts:
         self._connect_timeout: float | None = None
         self._pool_max_idle_conn = 100
         self._pool_max_concurrency: int | None = None
+        self._log_parameters = False
         if url is not None:
             if not isinstance(url, str):
                 raise IncorrectApiUsageError(f"Opts() takes a URL string, not {type(url).__name__}")
@@ -142,6 +144,8 @@ class Opts:
             except ValueError:
                 raise UrlError(f"URL parameter connect_timeout={value!r} is not a number of seconds") from None
             self._connect_timeout = t if t > 0 else None
+        elif key == "log_parameters":
+            self._log_parameters = _parse_bool(key, value)
         elif key == "pool_max_idle_conn":
             self._pool_max_idle_conn = _parse_int(key, value, 0, 1 << 31)
         elif key == "pool_max_concurrency":
@@ -215,6 +219,12 @@ class Opts:
 
     def connect_timeout(self, seconds: float | None) -> Opts:
         self._connect_timeout = None if seconds is None or seconds <= 0 else float(seconds)
+        return self
+
+    def log_parameters(self, enable: bool) -> Opts:
+        """Include statement parameters in the DEBUG records of the ``pyro_postgres``
+        logger (off by default: parameters may hold secrets)."""
+        self._log_parameters = bool(enable)
         return self
 
     def pool_max_idle_conn(self, count: int) -> Opts:

@@ -33,6 +33,11 @@ from .error import lookup as lookup_sqlstate
 __all__ = ["Conn", "NamedPortal", "Transaction", "UnnamedPortal"]
 
 _log = logging.getLogger("pyro_postgres")
+_rust_log = logging.getLogger("zero_postgres")
+# Bound once: the hot paths check the level with one call and log nothing otherwise.
+_debug = _log.isEnabledFor
+_rust_debug = _rust_log.isEnabledFor
+_DEBUG = logging.DEBUG
 _read_out = _ffi.read_out
 _loads = pickle.loads
 _dumps = marshal.dumps
@@ -62,10 +67,26 @@ _SEVERITY_LEVELS = {
 }
 
 
-def _log_notices(handle: _ffi.Handle) -> None:
+# ErrorResponse/NoticeResponse field codes -> the names notice handlers receive.
+_NOTICE_FIELDS = {
+    "S": "severity", "V": "severity_nonlocalized", "C": "sqlstate", "M": "message", "D": "detail",
+    "H": "hint", "P": "position", "p": "internal_position", "q": "internal_query", "W": "where",
+    "s": "schema_name", "t": "table_name", "c": "column_name", "d": "datatype_name",
+    "n": "constraint_name", "F": "file", "L": "line", "R": "routine",
+}
+
+
+def _log_notices(conn: Conn) -> None:
+    """Hands the server's notices to the connection's handler, or logs them on the
+    ``pyro_postgres`` logger at a level matching their severity."""
+    handle = conn._handle
     if handle.lib.conn_take_notices(handle.h) != _OK:
         return
+    handler = conn._notice_handler
     for fields in _read_out(handle.out):
+        if handler is not None:
+            handler({_NOTICE_FIELDS.get(k, k): v for k, v in fields.items()})
+            continue
         severity = fields.get("V") or fields.get("S") or "NOTICE"
         _log.log(
             _SEVERITY_LEVELS.get(severity, logging.WARNING),
@@ -74,6 +95,14 @@ def _log_notices(handle: _ffi.Handle) -> None:
             fields.get("M", ""),
             extra={"pg_fields": fields},
         )
+
+
+def _log_statement(conn: Conn, kind: str, stmt: object, params: object) -> None:
+    sql = stmt.sql if isinstance(stmt, PreparedStatement) else stmt
+    if conn._log_params and params:
+        _log.debug("%s: %s; parameters: %r", kind, sql, params)
+    else:
+        _log.debug("%s: %s", kind, sql)
 
 
 def _url_setting_rejected(e: DatabaseError, opts: Opts) -> DatabaseError:
@@ -93,7 +122,7 @@ class Conn:
 
     __slots__ = (
         "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_exec_prepared_c", "_query_c", "_lock", "_finalizer",
-        "_info", "_tx",
+        "_info", "_tx", "_notice_handler", "_log_params",
         "__weakref__",
     )
 
@@ -117,11 +146,13 @@ class Conn:
         self._lock = threading.Lock()
         self._info: dict[str, Any] | None = None
         self._tx: Transaction | None = None
+        self._notice_handler: Callable[[dict[str, str]], object] | None = None
+        self._log_params = opts._log_parameters
         self._finalizer = weakref.finalize(self, handle.free)
         status = handle.lib.conn_connect(handle.h, raw, len(raw))
         if status != _OK:
             if status == _OK_WITH_NOTICES:
-                _log_notices(handle)
+                _log_notices(self)
             else:
                 try:
                     _ffi.raise_status(status, handle.out)
@@ -131,7 +162,26 @@ class Conn:
                 except BaseException:
                     self._finalizer()
                     raise
-        _log.debug("connected to %s", self._session_info().get("endpoint"))
+        if _debug(logging.DEBUG) or _rust_debug(logging.DEBUG):
+            info = self._session_info()
+            for line in info.get("connect_log", ()):
+                _rust_log.debug("%s", line)
+            _log.debug(
+                "connected to %s (server %s, pid %s, %s)",
+                info.get("endpoint"),
+                info.get("parameters", {}).get("server_version"),
+                info.get("pid"),
+                "unix socket" if info.get("unix_socket") else "TCP",
+            )
+
+    def set_notice_handler(self, handler: Callable[[dict[str, str]], object] | None) -> None:
+        """Calls ``handler(fields)`` for each NOTICE/WARNING the server sends on this
+        connection, instead of logging it on the ``pyro_postgres`` logger. ``fields`` maps
+        names (``severity``, ``sqlstate``, ``message``, ``detail``, ``hint``, ...) to text.
+        ``None`` restores logging."""
+        if handler is not None and not callable(handler):
+            raise TypeError("the notice handler must be callable or None")
+        self._notice_handler = handler
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -159,7 +209,7 @@ class Conn:
         if status in (_OK, _OK_MARSHAL, _OK_LARGE, _OK_WITH_NOTICES):
             result = _read_out(out) if out.has_data else out.value
             if status == _OK_WITH_NOTICES:
-                _log_notices(self._handle)
+                _log_notices(self)
             if rows is not None:
                 rows += result
                 return rows
@@ -360,6 +410,8 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
             raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
         sql = str(sql)
     raw = sql.encode()
+    if _debug(_DEBUG):
+        _log_statement(conn, "query", sql, None)
     lock = conn._lock
     lock.acquire()
     try:
@@ -377,6 +429,8 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
 
 
 def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any:
+    if _debug(_DEBUG):
+        _log_statement(conn, "exec", stmt, params)
     if type(params) is tuple:
         try:
             p = _dumps(params, 2)  # _params.MARSHAL_VERSION

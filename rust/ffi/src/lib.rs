@@ -723,6 +723,13 @@ pub extern "C" fn pyro_conn_info(handle: u32) -> PyroStatus {
                     Some(why) => w.str(why),
                     None => w.none(),
                 }
+                w.str("connect_log");
+                w.empty_list();
+                w.mark();
+                for line in &conn.connect_log {
+                    w.str(line);
+                }
+                w.appends();
             }
             None => {
                 w.str("closed");

@@ -138,6 +138,8 @@ pub struct BlockingConn {
     pub is_unix_socket: bool,
     /// Where the session lives, for error messages and `repr`.
     pub endpoint: String,
+    /// What happened while connecting, for the `zero_postgres` logger (debug level).
+    pub connect_log: Vec<String>,
 }
 
 impl BlockingConn {
@@ -158,9 +160,19 @@ impl BlockingConn {
             Some(path) => Self::connect_unix(path, opts)?,
             None => Self::connect_tcp(opts)?,
         };
-        if opts.socket.is_none() && opts.upgrade_to_unix_socket && conn.stream.is_loopback_peer() {
-            return Ok(conn.try_upgrade(opts));
-        }
+        let mut conn = if opts.socket.is_none() && opts.upgrade_to_unix_socket && conn.stream.is_loopback_peer() {
+            conn.try_upgrade(opts)
+        } else {
+            conn
+        };
+        let info = &conn.client.info;
+        let line = format!(
+            "logged in: server {}, backend pid {}, protocol 3.{}",
+            info.parameter("server_version").unwrap_or("?"),
+            info.pid,
+            info.protocol_minor
+        );
+        conn.connect_log.push(line);
         Ok(conn)
     }
 
@@ -226,7 +238,8 @@ impl BlockingConn {
         if let Some((module, name)) = opts.decimal_constructor {
             client.set_decimal_constructor(module, name);
         }
-        let mut conn = BlockingConn { stream, target, client, is_unix_socket: is_unix, endpoint };
+        let connect_log = vec![format!("connected to {endpoint}")];
+        let mut conn = BlockingConn { stream, target, client, is_unix_socket: is_unix, endpoint, connect_log };
         // Signals during login are not worth resuming: retry the wait.
         loop {
             match conn.run() {
@@ -241,31 +254,52 @@ impl BlockingConn {
     /// there. Any failure keeps this TCP session, which is in step because every probe
     /// runs to its ReadyForQuery.
     fn try_upgrade(mut self, opts: &ConnectOptions) -> BlockingConn {
-        if self.client.start_query("SHOW unix_socket_directories", RowMode::Scalar).is_err() {
-            return self;
+        match self.upgrade_target() {
+            Err(why) => {
+                self.connect_log.push(format!("staying on TCP: {why}"));
+                self
+            }
+            Ok(path) => match Self::connect_unix(&path, opts) {
+                Ok(mut unix) => {
+                    let mut log = std::mem::take(&mut self.connect_log);
+                    log.push(format!("upgraded to the unix socket {path}"));
+                    self.close();
+                    unix.connect_log = log;
+                    unix
+                }
+                Err(e) => {
+                    self.connect_log.push(format!("staying on TCP: cannot log in over {path}: {}", e.message()));
+                    self
+                }
+            },
         }
+    }
+
+    /// The socket path the server reports, or why there is none to use.
+    fn upgrade_target(&mut self) -> Result<String, String> {
+        self.client
+            .start_query("SHOW unix_socket_directories", RowMode::Scalar)
+            .map_err(|e| e.message())?;
         loop {
             match self.run() {
                 Err(ClientError::Interrupted) => continue,
-                Err(_) => return self,
+                Err(e) => return Err(e.message()),
                 Ok(()) => break,
             }
         }
-        if self.client.result.error.is_some() {
-            return self;
+        if let Some(e) = self.client.result.error.take() {
+            return Err(format!("cannot read unix_socket_directories: {}", e.message()));
         }
-        let Some(dirs) = self.client.result.scalar.take() else { return self };
+        let dirs = self.client.result.scalar.take().unwrap_or_default();
         let Some(dir) = dirs.split(',').map(str::trim).find(|d| !d.is_empty() && !d.starts_with('@')) else {
-            return self;
+            return Err("the server listens on no unix socket directory".into());
         };
-        let path = format!("{}/.s.PGSQL.{}", dir.trim_end_matches('/'), opts.port);
-        match Self::connect_unix(&path, opts) {
-            Ok(unix) => {
-                self.close();
-                unix
-            }
-            Err(_) => self,
-        }
+        let port = match &self.target {
+            CancelTarget::Tcp(addr) => addr.port(),
+            #[cfg(unix)]
+            CancelTarget::Unix(_) => return Err("already on a unix socket".into()),
+        };
+        Ok(format!("{}/.s.PGSQL.{}", dir.trim_end_matches('/'), port))
     }
 
     /// Sends what the client has queued and reads until the current operation is done.
