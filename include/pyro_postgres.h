@@ -155,6 +155,33 @@ PyroStatus pyro_conn_named_portal_fetch(uint32_t handle,
 // Closes named portal `portal_id` (a no-op when it is already gone).
 PyroStatus pyro_conn_named_portal_close(uint32_t handle, uint32_t portal_id);
 
+// Opens a pipeline on the connection: other statements are refused until
+// [`pyro_conn_pipeline_end`].
+PyroStatus pyro_conn_pipeline_begin(uint32_t handle);
+
+// Buffers a request in the pipeline (nothing is sent); `value` is its ticket.
+PyroStatus pyro_conn_pipeline_exec(uint32_t handle,
+                                   uint32_t statement_id,
+                                   const uint8_t *sql,
+                                   uint32_t sql_len,
+                                   const uint8_t *params,
+                                   uint32_t params_len);
+
+// Sends what the pipeline has buffered, followed by Sync (`with_sync` = 1) or Flush.
+PyroStatus pyro_conn_pipeline_send(uint32_t handle, uint32_t with_sync);
+
+// Reads the replies of `ticket` (the oldest unclaimed one), sending it first with a
+// Sync if it is still buffered. Rows as in [`pyro_conn_exec`].
+PyroStatus pyro_conn_pipeline_claim(uint32_t handle, uint32_t ticket, uint32_t mode);
+
+// Closes the pipeline: sends what is buffered (with Sync) and reads every reply still
+// due, dropping them.
+PyroStatus pyro_conn_pipeline_end(uint32_t handle);
+
+// Tickets not yet claimed times two, plus one when the current Sync segment is aborted;
+// -1 for a bad handle.
+int64_t pyro_conn_pipeline_status(uint32_t handle);
+
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
 PyroStatus pyro_conn_prepare(uint32_t handle,

@@ -221,6 +221,11 @@ class ProtocolError(OperationalError):
     """The server sent something the protocol does not allow at that point."""
 
 
+class PipelineAbortedError(OperationalError):
+    """A pipeline request the server skipped: an earlier request in the same Sync
+    segment failed (the server then ignores everything up to the next Sync)."""
+
+
 class AuthenticationError(OperationalError):
     """Authentication failed.
 
@@ -2215,6 +2220,7 @@ _KINDS: dict[str, type[Error]] = {
     "io": TransportError,
     "closed": ConnectionClosedError,
     "protocol": ProtocolError,
+    "pipeline_aborted": PipelineAbortedError,
     "usage": IncorrectApiUsageError,
     "url": UrlError,
     "encode": EncodeError,
@@ -2465,6 +2471,7 @@ __all__ = [
     "OperationalError",
     "OperatorIntervention",
     "OutOfMemory",
+    "PipelineAbortedError",
     "PlpgsqlError",
     "PoisonError",
     "PostgresError",

@@ -20,7 +20,7 @@ from . import _ffi
 from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import encode_batch as _encode_batch
-from ._types import IsolationLevel, PreparedStatement
+from ._types import IsolationLevel, PreparedStatement, Ticket
 from .error import (
     ConnectionClosedError,
     Error,
@@ -30,7 +30,7 @@ from .error import (
 )
 from .error import lookup as lookup_sqlstate
 
-__all__ = ["Conn", "NamedPortal", "Transaction", "UnnamedPortal"]
+__all__ = ["Conn", "NamedPortal", "Pipeline", "Transaction", "UnnamedPortal"]
 
 _log = logging.getLogger("pyro_postgres")
 _rust_log = logging.getLogger("zero_postgres")
@@ -341,6 +341,10 @@ class Conn:
                 if status != _OK and sys.exc_info()[0] is None:
                     self._fail(status)
 
+    def pipeline(self) -> Pipeline:
+        """A pipeline, to be used as ``with conn.pipeline() as p:``."""
+        return Pipeline(self)
+
     # -- transactions ---------------------------------------------------------------
 
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
@@ -508,6 +512,130 @@ class UnnamedPortal:
                 conn._abandon(e)
                 raise
             return rows, conn._out.value == 1
+
+
+class Pipeline:
+    """``with conn.pipeline() as p:`` — requests are buffered by ``exec`` (alias
+    ``execute``), which returns a ``Ticket``; nothing is sent until ``sync()``, ``flush()``
+    or a claim of a ticket still buffered (which sends it with a Sync). Replies are
+    claimed in the order the tickets were issued. An error fails its Sync segment: later
+    claims in that segment raise ``PipelineAbortedError``; later segments run. Leaving the
+    block sends what is buffered and reads every unclaimed reply. While the pipeline is
+    open the connection refuses other statements (from any thread) with a clear error.
+
+    A prepared statement, or an SQL string already used by ``exec``, is sent with binary
+    parameters typed by the statement; an SQL string not seen before is sent with text
+    parameters that the server types (and its rows in text, decoding to the same values),
+    so the pipeline needs no round trip to prepare it.
+    """
+
+    __slots__ = ("_conn", "_state")
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+        self._state = "new"
+
+    def __enter__(self) -> Pipeline:
+        if self._state == "open":
+            raise IncorrectApiUsageError("this pipeline is already open")
+        conn = self._conn
+        with conn._lock:
+            status = conn._lib.conn_pipeline_begin(conn._h)
+            if status != _OK:
+                conn._fail(status)
+        self._state = "open"
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._state != "open":
+            return
+        self._state = "closed"
+        conn = self._conn
+        with conn._lock:
+            status = conn._lib.conn_pipeline_end(conn._h)
+            if status != _OK and exc_type is None:
+                conn._fail(status)
+
+    def _open_conn(self) -> Conn:
+        if self._state != "open":
+            raise IncorrectApiUsageError("the pipeline is not open: use it inside `with conn.pipeline() as p:`")
+        return self._conn
+
+    def exec(self, stmt: StatementLike, params: Params = ()) -> Ticket:
+        """Buffers a request (nothing is sent) and returns its ticket."""
+        conn = self._open_conn()
+        sid, sql = conn._statement(stmt)
+        p = _encode_params(params)
+        with conn._lock:
+            status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
+            if status != _OK:
+                conn._fail(status)
+            seq = conn._out.value
+        ticket = object.__new__(Ticket)
+        ticket._seq = seq
+        ticket._pipeline = self
+        return ticket
+
+    execute = exec
+
+    def _send(self, with_sync: int) -> None:
+        conn = self._open_conn()
+        with conn._lock:
+            status = conn._lib.conn_pipeline_send(conn._h, with_sync)
+            if status != _OK:
+                conn._fail(status)
+
+    def sync(self) -> None:
+        """Sends the buffered requests followed by Sync (the end of a segment)."""
+        self._send(1)
+
+    def flush(self) -> None:
+        """Sends the buffered requests followed by Flush (the segment goes on)."""
+        self._send(0)
+
+    def _claim(self, ticket: Ticket, mode: int) -> Any:
+        conn = self._open_conn()
+        if not isinstance(ticket, Ticket) or ticket._pipeline is not self:
+            raise IncorrectApiUsageError("this ticket was not issued by this pipeline")
+        with conn._lock:
+            try:
+                status = conn._lib.conn_pipeline_claim(conn._h, ticket._seq, mode)
+                if status == _OK_MARSHAL:
+                    return _mloads(conn._buf)
+                if status == _OK:
+                    return _loads(conn._buf) if mode != _DROP else conn._out.value
+                return conn._fail(status)
+            except BaseException as e:
+                conn._abandon(e)
+                raise
+
+    def claim(self, ticket: Ticket, *, as_dict: bool = False) -> list[Any]:
+        """All rows of the ticket's request."""
+        return self._claim(ticket, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    claim_collect = claim
+
+    def claim_one(self, ticket: Ticket, *, as_dict: bool = False) -> Any:
+        """The first row of the ticket's request, or None."""
+        return self._claim(ticket, _FIRST_DICT if as_dict else _FIRST_TUPLE)
+
+    def claim_drop(self, ticket: Ticket) -> None:
+        """Reads the ticket's reply and drops its rows."""
+        self._claim(ticket, _DROP)
+
+    def pending_count(self) -> int:
+        """Tickets issued and not yet claimed."""
+        conn = self._conn
+        if self._state != "open":
+            return 0
+        return max(0, conn._lib.conn_pipeline_status(conn._h)) // 2
+
+    def is_aborted(self) -> bool:
+        """True after a failed request, until its Sync segment has been read past."""
+        conn = self._conn
+        if self._state != "open":
+            return False
+        return conn._lib.conn_pipeline_status(conn._h) % 2 == 1
 
 
 def _check_rows_arg(max_rows: object) -> None:

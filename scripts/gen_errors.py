@@ -333,6 +333,11 @@ class ProtocolError(OperationalError):
     """The server sent something the protocol does not allow at that point."""
 
 
+class PipelineAbortedError(OperationalError):
+    """A pipeline request the server skipped: an earlier request in the same Sync
+    segment failed (the server then ignores everything up to the next Sync)."""
+
+
 class AuthenticationError(OperationalError):
     """Authentication failed.
 
@@ -395,6 +400,7 @@ _KINDS: dict[str, type[Error]] = {
     "io": TransportError,
     "closed": ConnectionClosedError,
     "protocol": ProtocolError,
+    "pipeline_aborted": PipelineAbortedError,
     "usage": IncorrectApiUsageError,
     "url": UrlError,
     "encode": EncodeError,
@@ -494,6 +500,7 @@ class TransactionClosedError(IncorrectApiUsageError): ...
 class ConnectionClosedError(OperationalError): ...
 class TransportError(OperationalError): ...
 class ProtocolError(OperationalError): ...
+class PipelineAbortedError(OperationalError): ...
 class AuthenticationError(OperationalError): ...
 class EncodeError(DataError, TypeError): ...
 class DecodeError(DataError): ...

@@ -23,6 +23,9 @@ pub enum ClientError {
     Unsupported(String),
     /// A caught panic: a bug of ours.
     Bug(String),
+    /// A pipeline request the server skipped because an earlier one in its Sync segment
+    /// failed.
+    Aborted,
     /// A signal interrupted the wait for the server. The operation is still in progress:
     /// resume it, or cancel and drain it. Never reaches Python as an exception.
     Interrupted,
@@ -51,6 +54,7 @@ impl ClientError {
             ClientError::Unsupported(_) => "unsupported",
             ClientError::Bug(_) => "bug",
             ClientError::Interrupted => "interrupted",
+            ClientError::Aborted => "pipeline_aborted",
         }
     }
 
@@ -69,6 +73,10 @@ impl ClientError {
             | ClientError::Unsupported(m)
             | ClientError::Bug(m) => m.clone(),
             ClientError::Interrupted => "interrupted by a signal".to_owned(),
+            ClientError::Aborted => {
+                "the pipeline is aborted: an earlier request in this Sync segment failed, so the server skipped this one"
+                    .to_owned()
+            }
         }
     }
 

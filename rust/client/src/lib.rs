@@ -15,7 +15,7 @@ mod error;
 mod rows;
 mod statement;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use pyro_codecs::pickle::PickleWriter;
@@ -84,6 +84,29 @@ struct PortalState {
     failed: bool,
 }
 
+/// An open pipeline: requests buffered until `sync`/`flush`/a claim sends them, and the
+/// tickets not yet claimed, oldest first.
+struct PipelineState {
+    buffered: Vec<u8>,
+    /// Tickets issued and not claimed: (id, how to decode its rows, already sent).
+    tickets: VecDeque<PipelineTicket>,
+    next_ticket: u32,
+    /// The current Sync segment failed: later tickets in it are skipped by the server.
+    aborted: bool,
+}
+
+struct PipelineTicket {
+    id: u32,
+    /// The statement, when its types were known (binary transfer); None for an
+    /// unprepared string sent with text parameters and described by the server.
+    stmt: Option<Arc<Statement>>,
+    sent: bool,
+}
+
+/// Tags of pipeline Syncs; ticket tags are their id + TICKET_TAG_BASE.
+const PIPE_SYNC_TAG: u64 = u64::MAX;
+const TICKET_TAG_BASE: u64 = 2;
+
 /// A portal of `exec_portal`: it lives until its transaction ends (or `close`).
 struct NamedPortalState {
     name: String,
@@ -114,6 +137,10 @@ enum Op {
     NamedBind { id: u32, name: String, stmt: Arc<Statement> },
     /// Close of a named portal, answered by CloseComplete (then Flush).
     NamedClose,
+    /// Reading the replies of one pipeline ticket.
+    Claim { ticket: u32, sink: RowSink, affected: u64, started: bool },
+    /// Leaving a pipeline: reading (and dropping) every reply still due.
+    PipelineDrain,
     /// `exec_batch`: chunk `next - 1` is on the wire; the rest wait in `batch_buf`.
     Batch { next: usize, affected: u64 },
     Sync,
@@ -138,6 +165,7 @@ pub struct Client {
     /// The unnamed portal bound by `start_portal`, until `start_portal_close`.
     portal: Option<PortalState>,
     named_portals: HashMap<u32, NamedPortalState>,
+    pipeline: Option<PipelineState>,
     next_named_portal: u32,
     /// A portal operation failed: a Sync must be written (the caller holds the
     /// conversation) and its ReadyForQuery awaited.
@@ -200,6 +228,7 @@ impl Client {
             portal: None,
             portal_sync_pending: false,
             named_portals: HashMap::new(),
+            pipeline: None,
             next_named_portal: 0,
             batch_buf: Vec::new(),
             batch_chunks: Vec::new(),
@@ -277,6 +306,11 @@ impl Client {
             return Err(ClientError::Usage(
                 "a portal of exec_iter is open on this connection: statements must wait until its callback returns"
                     .into(),
+            ));
+        }
+        if self.pipeline.is_some() {
+            return Err(ClientError::Usage(
+                "a pipeline is open on this connection: use the pipeline, or leave its `with` block first".into(),
             ));
         }
         self.result = OpResult::default();
@@ -524,6 +558,181 @@ impl Client {
         self.named_portals.get(&id).map(|p| p.complete)
     }
 
+    /// Opens a pipeline: requests are buffered and replies claimed in order.
+    pub fn start_pipeline(&mut self) -> Result<(), ClientError> {
+        self.begin_op()?;
+        self.pipeline = Some(PipelineState { buffered: Vec::new(), tickets: VecDeque::new(), next_ticket: 0, aborted: false });
+        Ok(())
+    }
+
+    fn pipeline_mut(&mut self) -> Result<&mut PipelineState, ClientError> {
+        if let Some(why) = self.conv.broken() {
+            return Err(ClientError::Closed(format!("the connection is broken: {why}")));
+        }
+        if !matches!(self.op, Op::Idle) {
+            return Err(ClientError::Usage("another operation is in progress on this connection".into()));
+        }
+        self.pipeline.as_mut().ok_or_else(|| ClientError::Usage("the pipeline is not open".into()))
+    }
+
+    /// Buffers a request; its ticket id is the result's `value`. A prepared or cached
+    /// statement is bound with binary parameters typed by the statement; an SQL string
+    /// not seen before goes as Parse+Bind+Describe+Execute with text parameters the server
+    /// types (and text results, which decode to the same Python values), so the pipeline
+    /// needs no round trip of its own.
+    pub fn pipeline_exec(&mut self, stmt: StatementRef<'_>, params: &[u8]) -> Result<(), ClientError> {
+        self.pipeline_mut()?;
+        self.result = OpResult::default();
+        let known = match stmt {
+            StatementRef::Prepared(id) => Some(self.stmts.prepared(id).cloned().ok_or_else(|| {
+                ClientError::Usage("this prepared statement belongs to another connection or was already released".into())
+            })?),
+            StatementRef::Sql(sql) => {
+                check_sql(sql)?;
+                self.stmts.lookup(sql)
+            }
+        };
+        let pipe = self.pipeline.as_mut().expect("checked above");
+        let id = pipe.next_ticket;
+        let tag = id as u64 + TICKET_TAG_BASE;
+        let mut msgs = Vec::new();
+        let mut expects: Vec<Expect> = Vec::new();
+        match (&known, stmt) {
+            (Some(st), _) => {
+                let count = statement::encode_params(st, params, &mut self.scratch, &mut self.formats)?;
+                frontend::bind(&mut msgs, "", &st.name, &self.formats, count, &self.scratch, &st.result_formats);
+                expects.push(Expect::BindComplete);
+            }
+            (None, StatementRef::Sql(sql)) => {
+                let values = pyro_codecs::marshal::parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
+                self.scratch.clear();
+                for (i, v) in values.iter().enumerate() {
+                    let at = self.scratch.len();
+                    self.scratch.extend_from_slice(&[0, 0, 0, 0]);
+                    match pyro_codecs::encode::encode_param_text(v, &mut self.scratch) {
+                        Ok(true) => {
+                            let len = (self.scratch.len() - at - 4) as i32;
+                            self.scratch[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                        }
+                        Ok(false) => {
+                            self.scratch.truncate(at);
+                            self.scratch.extend_from_slice(&(-1i32).to_be_bytes());
+                        }
+                        Err(e) => return Err(ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message))),
+                    }
+                }
+                frontend::parse(&mut msgs, "", sql, &[]).map_err(|e| ClientError::Usage(e.message))?;
+                frontend::bind(&mut msgs, "", "", &[], values.len() as u16, &self.scratch, &[]);
+                frontend::describe_portal(&mut msgs, "");
+                expects.extend([Expect::ParseComplete, Expect::BindComplete, Expect::RowDescription]);
+            }
+            (None, StatementRef::Prepared(_)) => unreachable!(),
+        }
+        frontend::execute(&mut msgs, "", 0);
+        expects.push(Expect::Execute);
+        let pipe = self.pipeline.as_mut().expect("checked above");
+        pipe.buffered.extend_from_slice(&msgs);
+        for e in expects {
+            self.conv.expect(e, tag);
+        }
+        pipe.next_ticket = id.wrapping_add(1);
+        pipe.tickets.push_back(PipelineTicket { id, stmt: known, sent: false });
+        self.result.value = id as u64;
+        Ok(())
+    }
+
+    /// Sends what is buffered, followed by Sync (`with_sync`) or Flush.
+    pub fn pipeline_send(&mut self, with_sync: bool) -> Result<(), ClientError> {
+        self.pipeline_mut()?;
+        self.result = OpResult::default();
+        self.send_buffered(with_sync);
+        Ok(())
+    }
+
+    fn send_buffered(&mut self, with_sync: bool) {
+        let Some(pipe) = self.pipeline.as_mut() else { return };
+        self.out.append(&mut pipe.buffered);
+        for t in pipe.tickets.iter_mut() {
+            t.sent = true;
+        }
+        if with_sync {
+            frontend::sync(&mut self.out);
+            self.conv.expect(Expect::Sync, PIPE_SYNC_TAG);
+        } else {
+            frontend::flush(&mut self.out);
+        }
+    }
+
+    /// Reads the replies of ticket `id`, which must be the oldest unclaimed one. If it is
+    /// still buffered, what is buffered is sent first, with a Sync.
+    pub fn pipeline_claim(&mut self, id: u32, mode: RowMode) -> Result<(), ClientError> {
+        let pipe = self.pipeline_mut()?;
+        let Some(front) = pipe.tickets.front() else {
+            return Err(ClientError::Usage("there is no ticket left to claim in this pipeline".into()));
+        };
+        if front.id != id {
+            return Err(ClientError::Usage(format!(
+                "tickets are claimed in the order they were issued: expected ticket {}, got {id}",
+                front.id
+            )));
+        }
+        let sent = front.sent;
+        let stmt = front.stmt.clone();
+        if !sent {
+            self.send_buffered(true);
+        }
+        self.result = OpResult::default();
+        self.error = None;
+        self.writer.reset();
+        let marshal = stmt.as_ref().is_some_and(|s| s.marshal_rows) && mode != RowMode::Drop;
+        if marshal {
+            self.writer.reset_marshal();
+        }
+        self.result.marshal = marshal;
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        if let Some(st) = &stmt {
+            sink.set_columns_from(st);
+        }
+        self.op = Op::Claim { ticket: id, sink, affected: 0, started: false };
+        Ok(())
+    }
+
+    /// Leaving the pipeline: sends what is buffered (with Sync) and reads every reply due.
+    pub fn pipeline_end(&mut self) -> Result<(), ClientError> {
+        if self.pipeline.is_none() {
+            return Ok(());
+        }
+        if let Some(why) = self.conv.broken() {
+            self.pipeline = None;
+            return Err(ClientError::Closed(format!("the connection is broken: {why}")));
+        }
+        self.result = OpResult::default();
+        self.error = None;
+        let pipe = self.pipeline.as_ref().expect("checked above");
+        if !pipe.buffered.is_empty() || pipe.tickets.iter().any(|t| t.sent) || !self.conv.is_idle() {
+            let need_sync = !pipe.buffered.is_empty() || !self.conv_ends_with_sync();
+            if need_sync {
+                self.send_buffered(true);
+            }
+        }
+        self.pipeline = None;
+        self.op = if self.conv.is_idle() { Op::Idle } else { Op::PipelineDrain };
+        Ok(())
+    }
+
+    fn conv_ends_with_sync(&self) -> bool {
+        self.conv.last_expect() == Some(Expect::Sync)
+    }
+
+    pub fn pipeline_pending(&self) -> usize {
+        self.pipeline.as_ref().map_or(0, |p| p.tickets.len())
+    }
+
+    pub fn pipeline_aborted(&self) -> bool {
+        self.pipeline.as_ref().is_some_and(|p| p.aborted)
+    }
+
     pub fn portal_open(&self) -> bool {
         self.portal.is_some()
     }
@@ -736,6 +945,13 @@ impl Client {
             }
             let fatal = matches!(&event, Event::Error { fields, .. } if fields.is_fatal());
             let done = self.handle_event(event, fatal)?;
+            if let Op::PipelineDrain = self.op {
+                if conv.is_idle() {
+                    self.finish();
+                    return Ok(Progress::Done);
+                }
+                continue;
+            }
             if let Some((stmt, params, work)) = self.pending_execute.take() {
                 if let Err(e) = self.write_work(conv, stmt, &params, work) {
                     self.op = Op::Idle;
@@ -806,6 +1022,11 @@ impl Client {
     /// Returns true when the operation is complete.
     fn handle_event(&mut self, event: Event<'_>, fatal: bool) -> Result<bool, ClientError> {
         if let Event::Error { fields, .. } = &event {
+            if let Op::PipelineDrain = self.op {
+                if !fatal {
+                    return Ok(false);
+                }
+            }
             let e = ClientError::Server(fields.to_owned_fields());
             if fatal {
                 // FATAL: the server is closing the session; there is nothing to wait for.
@@ -814,6 +1035,13 @@ impl Client {
                 return Ok(true);
             }
             self.record_error(e);
+            if let Op::Claim { .. } = self.op {
+                // The rest of the segment will be skipped by the server; this claim is over.
+                if let Some(p) = self.pipeline.as_mut() {
+                    p.aborted = true;
+                }
+                return Ok(self.finish_claim());
+            }
             if let Op::PortalBind | Op::PortalFetch { .. } | Op::NamedBind { .. } | Op::NamedClose = self.op {
                 // The server now skips everything until a Sync, and none is on its way:
                 // send one, and finish when its ReadyForQuery arrives. That Sync ends the
@@ -917,6 +1145,55 @@ impl Client {
             Op::NamedClose => {
                 if let Event::CloseComplete { .. } = event {
                     return Ok(self.finish());
+                }
+            }
+            // Replies nobody claimed are dropped; process_with ends the drain once none
+            // is due.
+            Op::PipelineDrain => {}
+            Op::Claim { ticket, sink, affected, started } => {
+                let mine = Some(*ticket as u64 + TICKET_TAG_BASE);
+                if event_tag(&event) == Some(PIPE_SYNC_TAG) {
+                    // The Sync ending an earlier segment: that segment's abort is over.
+                    if let Some(p) = self.pipeline.as_mut() {
+                        p.aborted = false;
+                    }
+                    return Ok(false);
+                }
+                if event_tag(&event) != mine {
+                    // Claims go in order, so another ticket's event here is the tail of an
+                    // earlier ticket whose claim ended at its error: the skipped rest of
+                    // its messages.
+                    if let Event::Skipped { .. } = event {
+                        return Ok(false);
+                    }
+                    return Err(ClientError::Bug(format!("pipeline reply for another ticket: {event:?}")));
+                }
+                *started = true;
+                match event {
+                    Event::RowDescription { desc, .. } => {
+                        if let Err(e) = sink.set_columns_text(desc) {
+                            self.error.get_or_insert(e);
+                        }
+                    }
+                    Event::DataRow { row, .. } => {
+                        if self.error.is_none() {
+                            if let Err(e) = sink.row(row, &mut self.writer) {
+                                self.error = Some(e);
+                            }
+                        }
+                    }
+                    Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
+                    Event::Skipped { expect, .. } => {
+                        self.error.get_or_insert(ClientError::Aborted);
+                        if expect == Expect::Execute {
+                            return Ok(self.finish_claim());
+                        }
+                        return Ok(false);
+                    }
+                    _ => {}
+                }
+                if matches!(event, Event::CommandComplete { .. } | Event::EmptyQuery { .. } | Event::PortalSuspended { .. }) {
+                    return Ok(self.finish_claim());
                 }
             }
             Op::PortalFetch { sink, named } => match event {
@@ -1034,6 +1311,18 @@ impl Client {
             },
         }
         Ok(false)
+    }
+
+    fn finish_claim(&mut self) -> bool {
+        if let Op::Claim { sink, affected, .. } = &mut self.op {
+            sink.end(&mut self.writer);
+            self.result.value = if sink.is_drop() { *affected } else { sink.row_count() };
+            self.result.has_rows = sink.produces_rows();
+        }
+        if let Some(p) = self.pipeline.as_mut() {
+            p.tickets.pop_front();
+        }
+        self.finish()
     }
 
     fn finish(&mut self) -> bool {

@@ -69,6 +69,47 @@ pub fn encode_param(
     result.map_err(|message| EncodeError { message })
 }
 
+/// Text form of a value for a parameter whose type the server will infer (sent with
+/// type 0, in text format). Returns false for NULL. Used where no parameter types are
+/// known yet (an unprepared statement in a pipeline).
+pub fn encode_param_text(v: &ParamValue, out: &mut Vec<u8>) -> Result<bool, EncodeError> {
+    let start = out.len();
+    let result = match v {
+        ParamValue::None => return Ok(false),
+        ParamValue::Bool(b) => {
+            out.extend_from_slice(if *b { b"true" } else { b"false" });
+            Ok(Encoded::Value(Format::Text))
+        }
+        ParamValue::Bytes(b) => {
+            out.extend_from_slice(b"\\x");
+            for byte in b.iter() {
+                out.extend_from_slice(format!("{byte:02x}").as_bytes());
+            }
+            Ok(Encoded::Value(Format::Text))
+        }
+        // json's binary form is its text.
+        ParamValue::Dict(_) | ParamValue::Tagged(Tag::Json, _) => {
+            encode(v, oid::JSON, out).map(|e| if let Encoded::Value(_) = e { Encoded::Value(Format::Text) } else { e })
+        }
+        _ => encode(v, 0, out),
+    };
+    match result {
+        Ok(Encoded::Value(Format::Text)) => Ok(true),
+        Ok(Encoded::Null) => {
+            out.truncate(start);
+            Ok(false)
+        }
+        Ok(Encoded::Value(Format::Binary)) => {
+            out.truncate(start);
+            Err(EncodeError { message: format!("a {} has no text form here", v.python_type_name()) })
+        }
+        Err(message) => {
+            out.truncate(start);
+            Err(EncodeError { message })
+        }
+    }
+}
+
 /// The parameter types as far as encoding is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {

@@ -605,6 +605,80 @@ pub extern "C" fn pyro_conn_named_portal_close(handle: u32, portal_id: u32) -> P
     })
 }
 
+/// Opens a pipeline on the connection: other statements are refused until
+/// [`pyro_conn_pipeline_end`].
+#[no_mangle]
+pub extern "C" fn pyro_conn_pipeline_begin(handle: u32) -> PyroStatus {
+    with_conn(handle, |conn| conn.client.start_pipeline())
+}
+
+/// Buffers a request in the pipeline (nothing is sent); `value` is its ticket.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_pipeline_exec(
+    handle: u32,
+    statement_id: u32,
+    sql: *const u8,
+    sql_len: u32,
+    params: *const u8,
+    params_len: u32,
+) -> PyroStatus {
+    let sql = bytes(sql, sql_len as usize);
+    let params = bytes(params, params_len as usize);
+    with_conn(handle, |conn| {
+        let stmt = if statement_id != 0 {
+            StatementRef::Prepared(statement_id)
+        } else {
+            StatementRef::Sql(utf8(sql, "the SQL text")?)
+        };
+        conn.client.pipeline_exec(stmt, params)
+    })
+}
+
+/// Sends what the pipeline has buffered, followed by Sync (`with_sync` = 1) or Flush.
+#[no_mangle]
+pub extern "C" fn pyro_conn_pipeline_send(handle: u32, with_sync: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        conn.client.pipeline_send(with_sync != 0)?;
+        conn.run()
+    })
+}
+
+/// Reads the replies of `ticket` (the oldest unclaimed one), sending it first with a
+/// Sync if it is still buffered. Rows as in [`pyro_conn_exec`].
+#[no_mangle]
+pub extern "C" fn pyro_conn_pipeline_claim(handle: u32, ticket: u32, mode: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        let mode = row_mode(mode)?;
+        conn.client.pipeline_claim(ticket, mode)?;
+        conn.run()
+    })
+}
+
+/// Closes the pipeline: sends what is buffered (with Sync) and reads every reply still
+/// due, dropping them.
+#[no_mangle]
+pub extern "C" fn pyro_conn_pipeline_end(handle: u32) -> PyroStatus {
+    with_conn(handle, |conn| {
+        conn.client.pipeline_end()?;
+        conn.run()
+    })
+}
+
+/// Tickets not yet claimed times two, plus one when the current Sync segment is aborted;
+/// -1 for a bad handle.
+#[no_mangle]
+pub extern "C" fn pyro_conn_pipeline_status(handle: u32) -> i64 {
+    catch_unwind(|| {
+        let Some(entry) = lookup(handle) else { return -1 };
+        let state = lock(&entry.state);
+        match &state.conn {
+            Some(conn) => (conn.client.pipeline_pending() as i64) * 2 + conn.client.pipeline_aborted() as i64,
+            None => 0,
+        }
+    })
+    .unwrap_or(-1)
+}
+
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
 #[no_mangle]

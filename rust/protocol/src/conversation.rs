@@ -122,6 +122,11 @@ impl Conversation {
         self.state.queue.len()
     }
 
+    /// The newest expectation queued, if any.
+    pub fn last_expect(&self) -> Option<Expect> {
+        self.state.queue.back().map(|p| p.expect)
+    }
+
     pub fn is_idle(&self) -> bool {
         self.state.queue.is_empty()
     }
