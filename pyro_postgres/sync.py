@@ -216,6 +216,20 @@ class Conn:
             return result
         _ffi.raise_status(status, out)
 
+    def _call_rows(self, fn: Any, mode: int, *args: Any) -> Any:
+        """Calls ``fn(handle, *args)`` (with the lock held) and returns its rows, its count
+        (``mode`` DROP), or raises. An exception from a signal handler cancels the query."""
+        try:
+            status = fn(self._h, *args)
+            if status == _OK_MARSHAL:
+                return _mloads(self._buf)
+            if status == _OK:
+                return _loads(self._buf) if mode != _DROP else self._out.value
+            return self._fail(status)
+        except BaseException as e:
+            self._abandon(e)
+            raise
+
     def _abandon(self, exc: BaseException) -> None:
         """After an exception from a signal handler: cancel the query the interrupted call
         left running, so the server stops and the connection stays in step."""
@@ -500,17 +514,7 @@ class UnnamedPortal:
         _check_rows_arg(max_rows)
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
         with conn._lock:
-            try:
-                status = conn._lib.conn_portal_fetch(conn._h, max_rows, mode)
-                if status == _OK_MARSHAL:
-                    rows = _mloads(conn._buf)
-                elif status == _OK:
-                    rows = _loads(conn._buf)
-                else:
-                    rows = conn._fail(status)
-            except BaseException as e:
-                conn._abandon(e)
-                raise
+            rows = conn._call_rows(conn._lib.conn_portal_fetch, mode, max_rows, mode)
             return rows, conn._out.value == 1
 
 
@@ -598,16 +602,7 @@ class Pipeline:
         if not isinstance(ticket, Ticket) or ticket._pipeline is not self:
             raise IncorrectApiUsageError("this ticket was not issued by this pipeline")
         with conn._lock:
-            try:
-                status = conn._lib.conn_pipeline_claim(conn._h, ticket._seq, mode)
-                if status == _OK_MARSHAL:
-                    return _mloads(conn._buf)
-                if status == _OK:
-                    return _loads(conn._buf) if mode != _DROP else conn._out.value
-                return conn._fail(status)
-            except BaseException as e:
-                conn._abandon(e)
-                raise
+            return conn._call_rows(conn._lib.conn_pipeline_claim, mode, ticket._seq, mode)
 
     def claim(self, ticket: Ticket, *, as_dict: bool = False) -> list[Any]:
         """All rows of the ticket's request."""
@@ -671,17 +666,7 @@ class NamedPortal:
         _check_rows_arg(max_rows)
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
         with conn._lock:
-            try:
-                status = conn._lib.conn_named_portal_fetch(conn._h, self._id, max_rows, mode)
-                if status == _OK_MARSHAL:
-                    rows = _mloads(conn._buf)
-                elif status == _OK:
-                    rows = _loads(conn._buf)
-                else:
-                    rows = conn._fail(status)
-            except BaseException as e:
-                conn._abandon(e)
-                raise
+            rows = conn._call_rows(conn._lib.conn_named_portal_fetch, mode, self._id, max_rows, mode)
             self._complete = conn._out.value != 1
         return rows  # type: ignore[no-any-return]
 

@@ -433,19 +433,10 @@ impl Client {
         if portal.failed {
             return Err(ClientError::Usage("the portal was closed by an earlier error".into()));
         }
-        self.result = OpResult::default();
-        self.error = None;
-        self.writer.reset();
         let stmt = portal.stmt.clone();
-        let marshal = stmt.marshal_rows;
-        if marshal {
-            self.writer.reset_marshal();
-        }
-        self.result.marshal = marshal;
-        let mut sink = RowSink::new(mode);
-        sink.begin(&mut self.writer);
-        sink.set_columns_from(&stmt);
-        if portal.exhausted {
+        let exhausted = portal.exhausted;
+        let mut sink = self.begin_rows(Some(&stmt), mode);
+        if exhausted {
             // Nothing left: an empty slice, no round trip.
             sink.end(&mut self.writer);
             self.result.has_rows = sink.produces_rows();
@@ -519,16 +510,7 @@ impl Client {
             return Err(ClientError::Usage("this portal is closed (closed, or its transaction ended)".into()));
         };
         let (name, stmt, complete) = (p.name.clone(), p.stmt.clone(), p.complete);
-        self.result = OpResult::default();
-        self.error = None;
-        self.writer.reset();
-        if stmt.marshal_rows {
-            self.writer.reset_marshal();
-        }
-        self.result.marshal = stmt.marshal_rows;
-        let mut sink = RowSink::new(mode);
-        sink.begin(&mut self.writer);
-        sink.set_columns_from(&stmt);
+        let mut sink = self.begin_rows(Some(&stmt), mode);
         if complete {
             sink.end(&mut self.writer);
             self.result.has_rows = sink.produces_rows();
@@ -681,19 +663,7 @@ impl Client {
         if !sent {
             self.send_buffered(true);
         }
-        self.result = OpResult::default();
-        self.error = None;
-        self.writer.reset();
-        let marshal = stmt.as_ref().is_some_and(|s| s.marshal_rows) && mode != RowMode::Drop;
-        if marshal {
-            self.writer.reset_marshal();
-        }
-        self.result.marshal = marshal;
-        let mut sink = RowSink::new(mode);
-        sink.begin(&mut self.writer);
-        if let Some(st) = &stmt {
-            sink.set_columns_from(st);
-        }
+        let sink = self.begin_rows(stmt.as_ref(), mode);
         self.op = Op::Claim { ticket: id, sink, affected: 0, started: false };
         Ok(())
     }
@@ -865,14 +835,7 @@ impl Client {
         conv.expect(Expect::BindComplete, TAG_OP);
         conv.expect(Expect::Execute, TAG_OP);
         conv.expect(Expect::Sync, TAG_OP);
-        let marshal = stmt.marshal_rows && mode != RowMode::Drop;
-        if marshal {
-            self.writer.reset_marshal();
-        }
-        self.result.marshal = marshal;
-        let mut sink = RowSink::new(mode);
-        sink.begin(&mut self.writer);
-        sink.set_columns_from(&stmt);
+        let sink = self.begin_rows(Some(&stmt), mode);
         self.op = Op::Execute { sink, affected: 0 };
         Ok(())
     }
@@ -1355,6 +1318,26 @@ impl Client {
 
     pub fn has_partial(&self) -> bool {
         self.result.partial
+    }
+
+    /// A fresh result for rows of `stmt` (None: columns described later, in text): the
+    /// stream in marshal format when every column allows it, pickle otherwise.
+    fn begin_rows(&mut self, stmt: Option<&Arc<Statement>>, mode: RowMode) -> RowSink {
+        self.result = OpResult::default();
+        self.error = None;
+        let marshal = stmt.is_some_and(|s| s.marshal_rows) && mode != RowMode::Drop;
+        if marshal {
+            self.writer.reset_marshal();
+        } else {
+            self.writer.reset();
+        }
+        self.result.marshal = marshal;
+        let mut sink = RowSink::new(mode);
+        sink.begin(&mut self.writer);
+        if let Some(st) = stmt {
+            sink.set_columns_from(st);
+        }
+        sink
     }
 
     /// Releases a statement made by `prepare`; its Close rides along with the next request.

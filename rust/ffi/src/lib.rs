@@ -278,6 +278,11 @@ fn row_mode(mode: u32) -> Result<RowMode, ClientError> {
     })
 }
 
+/// A prepared statement's id, or (when it is 0) the SQL text.
+fn statement_ref(statement_id: u32, sql: &[u8]) -> Result<StatementRef<'_>, ClientError> {
+    Ok(if statement_id != 0 { StatementRef::Prepared(statement_id) } else { StatementRef::Sql(utf8(sql, "the SQL text")?) })
+}
+
 /// The library version, NUL-terminated, static.
 #[no_mangle]
 pub extern "C" fn pyro_version() -> *const u8 {
@@ -464,11 +469,7 @@ pub unsafe extern "C" fn pyro_conn_exec(
     let sql = bytes(sql, sql_len as usize);
     let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
-        let stmt = if statement_id != 0 {
-            StatementRef::Prepared(statement_id)
-        } else {
-            StatementRef::Sql(utf8(sql, "the SQL text")?)
-        };
+        let stmt = statement_ref(statement_id, sql)?;
         conn.client.start_exec(stmt, params, row_mode(mode)?)?;
         conn.run()
     })
@@ -506,11 +507,7 @@ pub unsafe extern "C" fn pyro_conn_exec_batch(
     let sql = bytes(sql, sql_len as usize);
     let params = bytes(params_list, params_list_len as usize);
     with_conn(handle, |conn| {
-        let stmt = if statement_id != 0 {
-            StatementRef::Prepared(statement_id)
-        } else {
-            StatementRef::Sql(utf8(sql, "the SQL text")?)
-        };
+        let stmt = statement_ref(statement_id, sql)?;
         conn.client.start_batch(stmt, params)?;
         conn.run()
     })
@@ -531,11 +528,7 @@ pub unsafe extern "C" fn pyro_conn_portal_open(
     let sql = bytes(sql, sql_len as usize);
     let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
-        let stmt = if statement_id != 0 {
-            StatementRef::Prepared(statement_id)
-        } else {
-            StatementRef::Sql(utf8(sql, "the SQL text")?)
-        };
+        let stmt = statement_ref(statement_id, sql)?;
         conn.client.start_portal(stmt, params)?;
         conn.run()
     })
@@ -575,11 +568,7 @@ pub unsafe extern "C" fn pyro_conn_named_portal_open(
     let sql = bytes(sql, sql_len as usize);
     let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
-        let stmt = if statement_id != 0 {
-            StatementRef::Prepared(statement_id)
-        } else {
-            StatementRef::Sql(utf8(sql, "the SQL text")?)
-        };
+        let stmt = statement_ref(statement_id, sql)?;
         conn.client.start_named_portal(stmt, params)?;
         conn.run()
     })
@@ -625,11 +614,7 @@ pub unsafe extern "C" fn pyro_conn_pipeline_exec(
     let sql = bytes(sql, sql_len as usize);
     let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
-        let stmt = if statement_id != 0 {
-            StatementRef::Prepared(statement_id)
-        } else {
-            StatementRef::Sql(utf8(sql, "the SQL text")?)
-        };
+        let stmt = statement_ref(statement_id, sql)?;
         conn.client.pipeline_exec(stmt, params)
     })
 }
