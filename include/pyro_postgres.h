@@ -83,16 +83,28 @@ PyroStatus pyro_conn_free(uint32_t handle);
 // user, password, database, application_name, options, sslmode,
 // upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
 // `param:<name>` for any server setting sent at startup).
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_connect(uint32_t handle, const uint8_t *opts, uint32_t opts_len);
 
 // Simple query (text results, several statements allowed). `mode` is one of the
 // `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_query(uint32_t handle, const uint8_t *sql, uint32_t sql_len, uint32_t mode);
 
 // Extended query with binary results. `statement_id` names a prepared statement
 // (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
 // `params` is `marshal.dumps(params, version)` of a tuple or list (any format version
 // from 2 on; Python's layer uses 2, which needs no back-reference table).
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_exec(uint32_t handle,
                           uint32_t statement_id,
                           const uint8_t *sql,
@@ -103,6 +115,10 @@ PyroStatus pyro_conn_exec(uint32_t handle,
 
 // [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
 // a ctypes caller feels on every call.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_exec_prepared(uint32_t handle,
                                    uint32_t statement_id,
                                    const uint8_t *params,
@@ -112,6 +128,10 @@ PyroStatus pyro_conn_exec_prepared(uint32_t handle,
 // Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
 // tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded
 // before anything is sent. `value` is the total affected-row count.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_exec_batch(uint32_t handle,
                                 uint32_t statement_id,
                                 const uint8_t *sql,
@@ -122,6 +142,10 @@ PyroStatus pyro_conn_exec_batch(uint32_t handle,
 // Binds the unnamed portal for streaming (`exec_iter`): like [`pyro_conn_exec`], but the
 // rows are read by [`pyro_conn_portal_fetch`] until [`pyro_conn_portal_close`]. Other
 // statements are refused meanwhile.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_portal_open(uint32_t handle,
                                  uint32_t statement_id,
                                  const uint8_t *sql,
@@ -138,6 +162,10 @@ PyroStatus pyro_conn_portal_close(uint32_t handle);
 
 // Binds a named portal inside the open transaction (`Transaction.exec_portal`); `value`
 // is its id for [`pyro_conn_named_portal_fetch`] and [`pyro_conn_named_portal_close`].
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_named_portal_open(uint32_t handle,
                                        uint32_t statement_id,
                                        const uint8_t *sql,
@@ -160,6 +188,10 @@ PyroStatus pyro_conn_named_portal_close(uint32_t handle, uint32_t portal_id);
 PyroStatus pyro_conn_pipeline_begin(uint32_t handle);
 
 // Buffers a request in the pipeline (nothing is sent); `value` is its ticket.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_pipeline_exec(uint32_t handle,
                                    uint32_t statement_id,
                                    const uint8_t *sql,
@@ -184,6 +216,10 @@ int64_t pyro_conn_pipeline_status(uint32_t handle);
 
 // Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 // is a pickled list of statement ids.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
 PyroStatus pyro_conn_prepare(uint32_t handle,
                              const uint8_t *sqls,
                              uint32_t sqls_len,

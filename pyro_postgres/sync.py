@@ -216,6 +216,17 @@ class Conn:
             return result
         _ffi.raise_status(status, out)
 
+    def _call(self, fn: Any, *args: Any) -> None:
+        """Calls ``fn(handle, *args)`` (with the lock held) for its side effect, or raises.
+        An exception from a signal handler cancels the query."""
+        try:
+            status = fn(self._h, *args)
+            if status != _OK:
+                self._fail(status)
+        except BaseException as e:
+            self._abandon(e)
+            raise
+
     def _call_rows(self, fn: Any, mode: int, *args: Any) -> Any:
         """Calls ``fn(handle, *args)`` (with the lock held) and returns its rows, its count
         (``mode`` DROP), or raises. An exception from a signal handler cancels the query."""
@@ -320,13 +331,7 @@ class Conn:
             return
         sid, sql = self._statement(stmt)
         with self._lock:
-            try:
-                status = self._lib.conn_exec_batch(self._h, sid, sql, len(sql), raw, len(raw))
-                if status != _OK:
-                    self._fail(status)
-            except BaseException as e:
-                self._abandon(e)
-                raise
+            self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
 
     def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], T]) -> T:
         """Binds ``stmt`` to a portal and calls ``callback(portal)``; the callback reads the
@@ -338,13 +343,7 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         with self._lock:
-            try:
-                status = self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p))
-                if status != _OK:
-                    self._fail(status)
-            except BaseException as e:
-                self._abandon(e)
-                raise
+            self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
         portal = UnnamedPortal._new(self)
         try:
             return callback(portal)
@@ -764,13 +763,7 @@ class Transaction:
         sid, sql = conn._statement(query)
         p = _encode_params(params)
         with conn._lock:
-            try:
-                status = conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p))
-                if status != _OK:
-                    conn._fail(status)
-            except BaseException as e:
-                conn._abandon(e)
-                raise
+            conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
             portal_id = conn._out.value
         return NamedPortal._new(conn, portal_id)
 

@@ -179,6 +179,16 @@ pub struct Client {
 const COPY_IN_REFUSED: &str = "COPY FROM STDIN is not supported by pyro_postgres yet";
 const COPY_OUT_REFUSED: &str = "COPY TO STDOUT is not supported by pyro_postgres yet; its rows were discarded";
 
+/// Decodes one row into the result, unless an earlier error already decided it.
+#[inline]
+fn take_row(error: &mut Option<ClientError>, sink: &mut RowSink, row: pyro_protocol::DataRow<'_>, w: &mut PickleWriter) {
+    if error.is_none() {
+        if let Err(e) = sink.row(row, w) {
+            *error = Some(e);
+        }
+    }
+}
+
 /// SQL text travels NUL-terminated: refuse a NUL before anything is queued, so a bad
 /// statement never leaves half a request (or an expectation) behind.
 fn check_sql(sql: &str) -> Result<(), ClientError> {
@@ -1038,13 +1048,7 @@ impl Client {
                         self.error.get_or_insert(e);
                     }
                 }
-                Event::DataRow { row, .. } => {
-                    if self.error.is_none() {
-                        if let Err(e) = sink.row(row, &mut self.writer) {
-                            self.error = Some(e);
-                        }
-                    }
-                }
+                Event::DataRow { row, .. } => take_row(&mut self.error, sink, row, &mut self.writer),
                 Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
                 Event::CopyIn { .. } => {
                     frontend::copy_fail(&mut self.out, COPY_IN_REFUSED);
@@ -1063,13 +1067,7 @@ impl Client {
                 _ => {}
             },
             Op::Execute { sink, affected } => match event {
-                Event::DataRow { row, .. } => {
-                    if self.error.is_none() {
-                        if let Err(e) = sink.row(row, &mut self.writer) {
-                            self.error = Some(e);
-                        }
-                    }
-                }
+                Event::DataRow { row, .. } => take_row(&mut self.error, sink, row, &mut self.writer),
                 Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
                 Event::CopyIn { .. } => {
                     // The server ignores Sync during COPY IN, so the Sync already sent is
@@ -1138,13 +1136,7 @@ impl Client {
                             self.error.get_or_insert(e);
                         }
                     }
-                    Event::DataRow { row, .. } => {
-                        if self.error.is_none() {
-                            if let Err(e) = sink.row(row, &mut self.writer) {
-                                self.error = Some(e);
-                            }
-                        }
-                    }
+                    Event::DataRow { row, .. } => take_row(&mut self.error, sink, row, &mut self.writer),
                     Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
                     Event::Skipped { expect, .. } => {
                         self.error.get_or_insert(ClientError::Aborted);
@@ -1160,13 +1152,7 @@ impl Client {
                 }
             }
             Op::PortalFetch { sink, named } => match event {
-                Event::DataRow { row, .. } => {
-                    if self.error.is_none() {
-                        if let Err(e) = sink.row(row, &mut self.writer) {
-                            self.error = Some(e);
-                        }
-                    }
-                }
+                Event::DataRow { row, .. } => take_row(&mut self.error, sink, row, &mut self.writer),
                 Event::PortalSuspended { .. } | Event::CommandComplete { .. } | Event::EmptyQuery { .. } => {
                     let more = matches!(event, Event::PortalSuspended { .. });
                     if !more {

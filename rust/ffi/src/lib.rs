@@ -360,9 +360,11 @@ pub extern "C" fn pyro_conn_free(handle: u32) -> PyroStatus {
 }
 
 fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
-    let mut opts = ConnectOptions::default();
-    // Results are unpickled by pyro_postgres, which provides a faster Decimal builder.
-    opts.decimal_constructor = Some(("pyro_postgres._ffi", "decimal_from_text"));
+    let mut opts = ConnectOptions {
+        // Results are unpickled by pyro_postgres, which provides a faster Decimal builder.
+        decimal_constructor: Some(("pyro_postgres._ffi", "decimal_from_text")),
+        ..ConnectOptions::default()
+    };
     let text = utf8(raw, "the connection options")?;
     let mut parts = text.split('\0');
     while let Some(key) = parts.next() {
@@ -408,6 +410,10 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
 /// user, password, database, application_name, options, sslmode,
 /// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
 /// `param:<name>` for any server setting sent at startup).
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_connect(handle: u32, opts: *const u8, opts_len: u32) -> PyroStatus {
     let raw = bytes(opts, opts_len as usize);
@@ -442,6 +448,10 @@ pub unsafe extern "C" fn pyro_conn_connect(handle: u32, opts: *const u8, opts_le
 
 /// Simple query (text results, several statements allowed). `mode` is one of the
 /// `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_query(handle: u32, sql: *const u8, sql_len: u32, mode: u32) -> PyroStatus {
     let sql = bytes(sql, sql_len as usize);
@@ -456,6 +466,10 @@ pub unsafe extern "C" fn pyro_conn_query(handle: u32, sql: *const u8, sql_len: u
 /// (from [`pyro_conn_prepare`]); when it is 0, `sql` is used through the statement cache.
 /// `params` is `marshal.dumps(params, version)` of a tuple or list (any format version
 /// from 2 on; Python's layer uses 2, which needs no back-reference table).
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec(
     handle: u32,
@@ -477,6 +491,10 @@ pub unsafe extern "C" fn pyro_conn_exec(
 
 /// [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
 /// a ctypes caller feels on every call.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec_prepared(
     handle: u32,
@@ -495,6 +513,10 @@ pub unsafe extern "C" fn pyro_conn_exec_prepared(
 /// Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
 /// tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded
 /// before anything is sent. `value` is the total affected-row count.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec_batch(
     handle: u32,
@@ -516,6 +538,10 @@ pub unsafe extern "C" fn pyro_conn_exec_batch(
 /// Binds the unnamed portal for streaming (`exec_iter`): like [`pyro_conn_exec`], but the
 /// rows are read by [`pyro_conn_portal_fetch`] until [`pyro_conn_portal_close`]. Other
 /// statements are refused meanwhile.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_portal_open(
     handle: u32,
@@ -556,6 +582,10 @@ pub extern "C" fn pyro_conn_portal_close(handle: u32) -> PyroStatus {
 
 /// Binds a named portal inside the open transaction (`Transaction.exec_portal`); `value`
 /// is its id for [`pyro_conn_named_portal_fetch`] and [`pyro_conn_named_portal_close`].
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_named_portal_open(
     handle: u32,
@@ -602,6 +632,10 @@ pub extern "C" fn pyro_conn_pipeline_begin(handle: u32) -> PyroStatus {
 }
 
 /// Buffers a request in the pipeline (nothing is sent); `value` is its ticket.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_pipeline_exec(
     handle: u32,
@@ -666,6 +700,10 @@ pub extern "C" fn pyro_conn_pipeline_status(handle: u32) -> i64 {
 
 /// Prepares `count` statements (NUL-separated SQL texts) in one round trip; the result
 /// is a pickled list of statement ids.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_prepare(handle: u32, sqls: *const u8, sqls_len: u32, count: u32) -> PyroStatus {
     let raw = bytes(sqls, sqls_len as usize);

@@ -74,7 +74,7 @@ pub fn parse_message(buf: &[u8]) -> Result<Option<(BackendMessage<'_>, usize)>, 
     }
     let tag = buf[0];
     let len = be_u32(&buf[1..5]) as usize;
-    if len < 4 || len > MAX_MESSAGE_LEN {
+    if !(4..=MAX_MESSAGE_LEN).contains(&len) {
         return Err(ProtocolError::new(format!(
             "invalid message length {len} for message type {:?} from the server",
             tag as char

@@ -210,7 +210,7 @@ impl Conversation {
             return None;
         }
         let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-        if len < 6 || len > backend::MAX_MESSAGE_LEN || len + 1 > buf.len() {
+        if !(6..=backend::MAX_MESSAGE_LEN).contains(&len) || len + 1 > buf.len() {
             return None;
         }
         let body = &buf[5..len + 1];
