@@ -46,6 +46,9 @@ typedef enum {
   // One chunk of the rows (pickle or marshal, told apart by the first byte); the
   // operation goes on: take the chunk, then call [`pyro_conn_resume`] for the next.
   PYRO_STATUS_OK_PARTIAL = 8,
+  // A session fed by the caller needs more input: write `send_data`, read from the
+  // socket, and pass what arrives to [`pyro_conn_feed`].
+  PYRO_STATUS_NEED_IO = 9,
 } PyroStatus;
 
 // Where results land. One per connection, at a stable address.
@@ -59,6 +62,10 @@ typedef struct {
   uint32_t has_data;
   // Server notices buffered and not yet taken.
   uint32_t notices;
+  // Sessions whose I/O the caller does ([`pyro_conn_connect_fed`]): bytes to write to
+  // the server before waiting for input, after every call (empty otherwise).
+  const uint8_t *send_data;
+  uintptr_t send_len;
 } PyroOut;
 
 #ifdef __cplusplus
@@ -88,6 +95,28 @@ PyroStatus pyro_conn_free(uint32_t handle);
 // Pointer arguments must be null (with a zero length) or point to that many readable
 // bytes for the duration of the call.
 PyroStatus pyro_conn_connect(uint32_t handle, const uint8_t *opts, uint32_t opts_len);
+
+// Starts a session whose bytes the caller moves (asyncio): the caller has connected to
+// the server itself (`endpoint`: the socket path, or `ip:port` when `tcp` is 1) and now
+// writes `send_data` and feeds what it reads to [`pyro_conn_feed`] until the status is
+// `Ok`. Every later call works the same way (status `NeedIo` until done). Options as in
+// [`pyro_conn_connect`]; the unix-socket upgrade does not apply.
+//
+// # Safety
+// Pointer arguments must be null (with a zero length) or point to that many readable
+// bytes for the duration of the call.
+PyroStatus pyro_conn_connect_fed(uint32_t handle,
+                                 const uint8_t *opts,
+                                 uint32_t opts_len,
+                                 const uint8_t *endpoint,
+                                 uint32_t endpoint_len,
+                                 uint32_t tcp);
+
+// Hands bytes read from the server to a fed session and goes on with its operation.
+//
+// # Safety
+// `data` must be null (with a zero length) or point to `len` readable bytes.
+PyroStatus pyro_conn_feed(uint32_t handle, const uint8_t *data, uint32_t len);
 
 // Simple query (text results, several statements allowed). `mode` is one of the
 // `PYRO_ROWS_*`/`PYRO_FIRST_*`/`PYRO_DROP` constants.

@@ -24,6 +24,7 @@ __all__ = [
     "PreparedStatement",
     "Statement",
     "Ticket",
+    "async_",
     "error",
     "init",
     "sync",
@@ -33,6 +34,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Submodules load on first attribute access, so `import pyro_postgres` stays cheap
     # and never needs the native library.
-    if name in ("sync", "error"):
+    if name in ("sync", "async_", "error"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 loaded with ctypes."""
 
 import os
+from . import async_ as async_
 from . import error as error
 from . import sync as sync
 from ._opts import Opts as Opts
@@ -20,6 +21,7 @@ __all__ = [
     "PreparedStatement",
     "Statement",
     "Ticket",
+    "async_",
     "error",
     "init",
     "sync",

@@ -30,6 +30,7 @@ OK_LARGE = 5
 INTERRUPTED = 6
 OK_MARSHAL = 7
 OK_PARTIAL = 8
+NEED_IO = 9
 
 # Row modes.
 ROWS_TUPLES = 0
@@ -45,12 +46,16 @@ class PyroOut(ctypes.Structure):
     value: int
     has_data: int
     notices: int
+    send_data: int | None
+    send_len: int
     _fields_ = [
         ("data", c_void_p),
         ("len", c_size_t),
         ("value", c_uint64),
         ("has_data", c_uint32),
         ("notices", c_uint32),
+        ("send_data", c_void_p),
+        ("send_len", c_size_t),
     ]
 
 
@@ -83,6 +88,8 @@ class _Lib:
         self.conn_out = declare("pyro_conn_out", c_void_p, u32)
         self.conn_free = declare("pyro_conn_free", status, u32)
         self.conn_connect = declare("pyro_conn_connect", status, u32, c_char_p, u32)
+        self.conn_connect_fed = declare("pyro_conn_connect_fed", status, u32, c_char_p, u32, c_char_p, u32, u32)
+        self.conn_feed = declare("pyro_conn_feed", status, u32, c_char_p, u32)
         self.conn_set_result_buffer = declare("pyro_conn_set_result_buffer", status, u32, c_void_p, u32)
         self.conn_prepare = declare("pyro_conn_prepare", status, u32, c_char_p, u32, u32)
         self.conn_portal_open = declare("pyro_conn_portal_open", status, u32, u32, c_char_p, u32, c_char_p, u32)

@@ -17,6 +17,7 @@ import weakref
 from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
 from . import _ffi
+from ._logging import log_notices as _log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import encode_batch as _encode_batch
@@ -57,45 +58,6 @@ _DROP = _ffi.DROP
 T = TypeVar("T")
 Params = Union[Sequence[Any], None]
 StatementLike = Union[str, PreparedStatement]
-
-_SEVERITY_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "LOG": logging.INFO,
-    "INFO": logging.INFO,
-    "NOTICE": logging.INFO,
-    "WARNING": logging.WARNING,
-}
-
-
-# ErrorResponse/NoticeResponse field codes -> the names notice handlers receive.
-_NOTICE_FIELDS = {
-    "S": "severity", "V": "severity_nonlocalized", "C": "sqlstate", "M": "message", "D": "detail",
-    "H": "hint", "P": "position", "p": "internal_position", "q": "internal_query", "W": "where",
-    "s": "schema_name", "t": "table_name", "c": "column_name", "d": "datatype_name",
-    "n": "constraint_name", "F": "file", "L": "line", "R": "routine",
-}
-
-
-def _log_notices(conn: Conn) -> None:
-    """Hands the server's notices to the connection's handler, or logs them on the
-    ``pyro_postgres`` logger at a level matching their severity."""
-    handle = conn._handle
-    if handle.lib.conn_take_notices(handle.h) != _OK:
-        return
-    handler = conn._notice_handler
-    for fields in _read_out(handle.out):
-        if handler is not None:
-            handler({_NOTICE_FIELDS.get(k, k): v for k, v in fields.items()})
-            continue
-        severity = fields.get("V") or fields.get("S") or "NOTICE"
-        _log.log(
-            _SEVERITY_LEVELS.get(severity, logging.WARNING),
-            "server %s: %s",
-            severity,
-            fields.get("M", ""),
-            extra={"pg_fields": fields},
-        )
-
 
 def _log_statement(conn: Conn, kind: str, stmt: object, params: object) -> None:
     sql = stmt.sql if isinstance(stmt, PreparedStatement) else stmt

@@ -23,6 +23,9 @@ pub enum ClientError {
     Unsupported(String),
     /// A caught panic: a bug of ours.
     Bug(String),
+    /// A fed session needs more input (the caller moves the bytes). Never reaches
+    /// Python as an exception.
+    WouldBlock,
     /// A pipeline request the server skipped because an earlier one in its Sync segment
     /// failed.
     Aborted,
@@ -55,6 +58,7 @@ impl ClientError {
             ClientError::Bug(_) => "bug",
             ClientError::Interrupted => "interrupted",
             ClientError::Aborted => "pipeline_aborted",
+            ClientError::WouldBlock => "would_block",
         }
     }
 
@@ -73,6 +77,7 @@ impl ClientError {
             | ClientError::Unsupported(m)
             | ClientError::Bug(m) => m.clone(),
             ClientError::Interrupted => "interrupted by a signal".to_owned(),
+            ClientError::WouldBlock => "more input is needed".to_owned(),
             ClientError::Aborted => {
                 "the pipeline is aborted: an earlier request in this Sync segment failed, so the server skipped this one"
                     .to_owned()

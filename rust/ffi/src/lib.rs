@@ -60,6 +60,9 @@ pub enum PyroStatus {
     /// One chunk of the rows (pickle or marshal, told apart by the first byte); the
     /// operation goes on: take the chunk, then call [`pyro_conn_resume`] for the next.
     OkPartial = 8,
+    /// A session fed by the caller needs more input: write `send_data`, read from the
+    /// socket, and pass what arrives to [`pyro_conn_feed`].
+    NeedIo = 9,
 }
 
 /// Where results land. One per connection, at a stable address.
@@ -74,6 +77,10 @@ pub struct PyroOut {
     pub has_data: u32,
     /// Server notices buffered and not yet taken.
     pub notices: u32,
+    /// Sessions whose I/O the caller does ([`pyro_conn_connect_fed`]): bytes to write to
+    /// the server before waiting for input, after every call (empty otherwise).
+    pub send_data: *const u8,
+    pub send_len: usize,
 }
 
 /// How rows are returned by query/exec calls.
@@ -157,6 +164,16 @@ fn set_out(entry: &ConnEntry, data: &[u8], value: u64, has_data: bool, notices: 
     }
 }
 
+/// What a fed session must write next (empty for the others).
+fn set_send(entry: &ConnEntry, data: &[u8]) {
+    // SAFETY: called with `entry.state` locked, which serialises all writers.
+    unsafe {
+        let out = &mut *entry.out.get();
+        out.send_data = data.as_ptr();
+        out.send_len = data.len();
+    }
+}
+
 fn fail(entry: &ConnEntry, state: &mut ConnState, e: &ClientError) -> PyroStatus {
     state.scratch.reset();
     e.write_pickle(&mut state.scratch);
@@ -188,6 +205,12 @@ fn run_on_conn(
         for id in releases {
             conn.client.release_prepared(id);
         }
+        let fed = conn.is_fed();
+        if fed {
+            // The previous call handed these bytes over.
+            conn.client.clear_output();
+        }
+        set_send(&entry, &[]);
         if let Some(why) = conn.client.broken() {
             let e = ClientError::Closed(format!("the connection is broken: {why}"));
             return fail(&entry, state, &e);
@@ -198,8 +221,16 @@ fn run_on_conn(
             }
         }
         let outcome = f(conn);
+        if fed {
+            set_send(&entry, conn.client.output());
+        }
         if let Err(ClientError::Interrupted) = outcome {
             return PyroStatus::Interrupted;
+        }
+        if let Err(ClientError::WouldBlock) = outcome {
+            let notices = state.notices.len();
+            set_out(&entry, &[], 0, false, notices);
+            return PyroStatus::NeedIo;
         }
         let outcome = outcome.and_then(|()| match conn.client.result.error.take() {
             Some(e) => Err(e),
@@ -301,7 +332,15 @@ pub extern "C" fn pyro_conn_new() -> u32 {
                 scratch: PickleWriter::new(),
                 notices: Vec::new(),
             }),
-            out: UnsafeCell::new(PyroOut { data: std::ptr::null(), len: 0, value: 0, has_data: 0, notices: 0 }),
+            out: UnsafeCell::new(PyroOut {
+                data: std::ptr::null(),
+                len: 0,
+                value: 0,
+                has_data: 0,
+                notices: 0,
+                send_data: std::ptr::null(),
+                send_len: 0,
+            }),
             result_buffer: UnsafeCell::new((std::ptr::null_mut(), 0)),
             releases: Mutex::new(Vec::new()),
         });
@@ -443,6 +482,71 @@ pub unsafe extern "C" fn pyro_conn_connect(handle: u32, opts: *const u8, opts_le
             }
             Err(e) => fail(&entry, state, &e),
         }
+    })
+}
+
+/// Starts a session whose bytes the caller moves (asyncio): the caller has connected to
+/// the server itself (`endpoint`: the socket path, or `ip:port` when `tcp` is 1) and now
+/// writes `send_data` and feeds what it reads to [`pyro_conn_feed`] until the status is
+/// `Ok`. Every later call works the same way (status `NeedIo` until done). Options as in
+/// [`pyro_conn_connect`]; the unix-socket upgrade does not apply.
+///
+/// # Safety
+/// Pointer arguments must be null (with a zero length) or point to that many readable
+/// bytes for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_connect_fed(
+    handle: u32,
+    opts: *const u8,
+    opts_len: u32,
+    endpoint: *const u8,
+    endpoint_len: u32,
+    tcp: u32,
+) -> PyroStatus {
+    let raw = bytes(opts, opts_len as usize);
+    let endpoint = bytes(endpoint, endpoint_len as usize);
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        if state.conn.is_some() {
+            return fail(&entry, state, &ClientError::Usage("the handle is already connected".into()));
+        }
+        let started = parse_options(raw).and_then(|o| {
+            let endpoint = utf8(endpoint, "the endpoint")?.to_owned();
+            let addr = if tcp != 0 { endpoint.parse().ok() } else { None };
+            if tcp != 0 && addr.is_none() {
+                return Err(ClientError::Usage(format!("{endpoint:?} is not an ip:port address")));
+            }
+            pyro_transport::BlockingConn::fed(&o, endpoint, addr)
+        });
+        match started {
+            Ok(conn) => {
+                state.conn = Some(conn);
+                state.closed_reason = None;
+                let conn = state.conn.as_ref().expect("just set");
+                set_send(&entry, conn.client.output());
+                set_out(&entry, &[], 0, false, 0);
+                PyroStatus::NeedIo
+            }
+            Err(e) => fail(&entry, state, &e),
+        }
+    })
+}
+
+/// Hands bytes read from the server to a fed session and goes on with its operation.
+///
+/// # Safety
+/// `data` must be null (with a zero length) or point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_feed(handle: u32, data: *const u8, len: u32) -> PyroStatus {
+    let data = bytes(data, len as usize);
+    run_on_conn(handle, true, |conn| {
+        conn.client.feed(data);
+        if conn.client.has_partial() {
+            conn.client.continue_partial()?;
+        }
+        conn.run()
     })
 }
 

@@ -79,6 +79,26 @@ impl Default for ConnectOptions {
     }
 }
 
+/// The StartupMessage parameters for `opts`.
+pub fn startup_params(opts: &ConnectOptions) -> Vec<(String, String)> {
+    let mut params = vec![("user".to_owned(), opts.user.clone()), ("client_encoding".to_owned(), "UTF8".to_owned())];
+    if let Some(db) = &opts.database {
+        params.push(("database".into(), db.clone()));
+    }
+    if let Some(app) = &opts.application_name {
+        params.push(("application_name".into(), app.clone()));
+    }
+    if let Some(o) = &opts.options {
+        params.push(("options".into(), o.clone()));
+    }
+    // Text results (simple queries) are parsed assuming ISO dates.
+    if !opts.params.iter().any(|(k, _)| k.eq_ignore_ascii_case("datestyle")) {
+        params.push(("DateStyle".into(), "ISO".into()));
+    }
+    params.extend(opts.params.iter().cloned());
+    params
+}
+
 enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
@@ -132,7 +152,9 @@ enum CancelTarget {
 }
 
 pub struct BlockingConn {
-    stream: Stream,
+    /// None for a session whose bytes the caller moves itself (an asyncio transport):
+    /// `run` then returns [`ClientError::WouldBlock`] instead of waiting.
+    stream: Option<Stream>,
     target: CancelTarget,
     pub client: Client,
     pub is_unix_socket: bool,
@@ -160,7 +182,7 @@ impl BlockingConn {
             Some(path) => Self::connect_unix(path, opts)?,
             None => Self::connect_tcp(opts)?,
         };
-        let mut conn = if opts.socket.is_none() && opts.upgrade_to_unix_socket && conn.stream.is_loopback_peer() {
+        let mut conn = if opts.socket.is_none() && opts.upgrade_to_unix_socket && conn.stream.as_ref().is_some_and(Stream::is_loopback_peer) {
             conn.try_upgrade(opts)
         } else {
             conn
@@ -217,29 +239,15 @@ impl BlockingConn {
         let is_unix = matches!(target, CancelTarget::Unix(_));
         #[cfg(not(unix))]
         let is_unix = false;
-        let mut params: Vec<(&str, &str)> = vec![("user", opts.user.as_str()), ("client_encoding", "UTF8")];
-        if let Some(db) = &opts.database {
-            params.push(("database", db));
-        }
-        if let Some(app) = &opts.application_name {
-            params.push(("application_name", app));
-        }
-        if let Some(o) = &opts.options {
-            params.push(("options", o));
-        }
-        // Text results (simple queries) are parsed assuming ISO dates.
-        if !opts.params.iter().any(|(k, _)| k.eq_ignore_ascii_case("datestyle")) {
-            params.push(("DateStyle", "ISO"));
-        }
-        for (k, v) in &opts.params {
-            params.push((k, v));
-        }
+        let params = startup_params(opts);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
         if let Some((module, name)) = opts.decimal_constructor {
             client.set_decimal_constructor(module, name);
         }
         let connect_log = vec![format!("connected to {endpoint}")];
-        let mut conn = BlockingConn { stream, target, client, is_unix_socket: is_unix, endpoint, connect_log };
+        let mut conn =
+            BlockingConn { stream: Some(stream), target, client, is_unix_socket: is_unix, endpoint, connect_log };
         // Signals during login are not worth resuming: retry the wait.
         loop {
             match conn.run() {
@@ -302,15 +310,55 @@ impl BlockingConn {
         Ok(format!("{}/.s.PGSQL.{}", dir.trim_end_matches('/'), port))
     }
 
+    /// A session whose bytes the caller moves (asyncio): the login has been started and
+    /// the StartupMessage waits in [`Client::output`]. `endpoint` names where the caller
+    /// connected, `tcp_addr` the address for cancel requests (None for a unix socket path
+    /// given in `endpoint`).
+    pub fn fed(opts: &ConnectOptions, endpoint: String, tcp_addr: Option<std::net::SocketAddr>) -> Result<BlockingConn, ClientError> {
+        let target = match tcp_addr {
+            Some(a) => CancelTarget::Tcp(a),
+            #[cfg(unix)]
+            None => CancelTarget::Unix(endpoint.clone()),
+            #[cfg(not(unix))]
+            None => return Err(ClientError::Unsupported("unix sockets are not available on this platform".into())),
+        };
+        let is_unix = tcp_addr.is_none();
+        let params = startup_params(opts);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
+        if let Some((module, name)) = opts.decimal_constructor {
+            client.set_decimal_constructor(module, name);
+        }
+        let connect_log = vec![format!("connected to {endpoint} (I/O by the caller)")];
+        Ok(BlockingConn { stream: None, target, client, is_unix_socket: is_unix, endpoint, connect_log })
+    }
+
+    pub fn is_fed(&self) -> bool {
+        self.stream.is_none()
+    }
+
     /// Sends what the client has queued and reads until the current operation is done.
-    /// I/O failures and protocol violations mark the connection broken.
+    /// I/O failures and protocol violations mark the connection broken. For a fed
+    /// session: processes what was fed and returns `WouldBlock` when more input is
+    /// needed, leaving the bytes to send in [`Client::output`].
     pub fn run(&mut self) -> Result<(), ClientError> {
+        if self.stream.is_none() {
+            return match self.client.process() {
+                Ok(Progress::Done) | Ok(Progress::Partial) => Ok(()),
+                Ok(Progress::NeedInput) => Err(ClientError::WouldBlock),
+                Err(e) => {
+                    self.client.mark_broken(&e.message());
+                    Err(e)
+                }
+            };
+        }
         loop {
             // Process first: handling a message may queue a reply (authentication,
             // CopyFail) that must reach the server before we wait for more input.
             let progress = self.client.process();
             if !self.client.output().is_empty() {
-                let sent = self.stream.write_all(self.client.output());
+                let stream = self.stream.as_mut().expect("only sessions with a stream get here");
+                let sent = stream.write_all(self.client.output());
                 self.client.clear_output();
                 if let Err(e) = sent {
                     return Err(self.fail(io_error("cannot send to the server", e)));
@@ -321,8 +369,9 @@ impl BlockingConn {
                 Ok(Progress::Done) | Ok(Progress::Partial) => return Ok(()),
                 Ok(Progress::NeedInput) => {
                     let want = self.client.missing_bytes();
+                    let Some(stream) = self.stream.as_mut() else { return Err(ClientError::WouldBlock) };
                     let buf = self.client.read_buffer(want);
-                    match self.stream.read(buf) {
+                    match stream.read(buf) {
                         Ok(0) => {
                             return Err(self.fail(ClientError::Closed("the server closed the connection".into())));
                         }
@@ -380,6 +429,13 @@ impl BlockingConn {
         if self.client.is_idle() {
             return Ok(());
         }
+        if self.stream.is_none() {
+            // The caller owns the socket and abandoned the operation half-way: the
+            // replies still due cannot be read here, so the session cannot be trusted.
+            return Err(self.fail(ClientError::Closed(
+                "an operation was abandoned half-way (its task was cancelled); the connection is closed".into(),
+            )));
+        }
         if let Err(e) = self.send_cancel() {
             // Without a cancel the drain could take as long as the query; better to give
             // up the session than to block for that long.
@@ -401,7 +457,9 @@ impl BlockingConn {
 
     fn fail(&mut self, e: ClientError) -> ClientError {
         self.client.mark_broken(&e.message());
-        self.stream.shutdown();
+        if let Some(s) = &self.stream {
+            s.shutdown();
+        }
         e
     }
 
@@ -409,17 +467,15 @@ impl BlockingConn {
     pub fn close(&mut self) {
         if self.client.broken().is_none() {
             self.client.clear_output();
-            self.client.write_terminate();
-            let _ = self.stream.write_all(self.client.output());
-            self.client.clear_output();
+            if let Some(stream) = self.stream.as_mut() {
+                self.client.write_terminate();
+                let _ = stream.write_all(self.client.output());
+                self.client.clear_output();
+            }
             self.client.mark_broken("the connection is closed");
         }
-        self.stream.shutdown();
-    }
-
-    pub fn set_read_timeout(&self, t: Option<Duration>) {
-        if let Stream::Tcp(s) = &self.stream {
-            let _ = s.set_read_timeout(t);
+        if let Some(s) = &self.stream {
+            s.shutdown();
         }
     }
 }

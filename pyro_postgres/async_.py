@@ -1,0 +1,401 @@
+"""The asyncio API: ``await Conn.new(url_or_opts)``.
+
+The event loop owns the socket; the Rust library is the same sans-I/O engine the sync API
+drives, fed the bytes the loop reads: every call returns at once with the bytes to send
+and whether it needs input, so no thread is involved and nothing blocks the loop.
+Requests are built and results interpreted exactly as in ``pyro_postgres.sync``.
+
+Calls on one connection are queued in order (an ``asyncio.Lock``): ``asyncio.gather`` of
+several queries on one connection runs them one after another, never interleaved.
+Cancelling a call half-way (``task.cancel()``, ``asyncio.wait_for``) closes the connection,
+because the replies still due can no longer be matched; the cancelled call raises
+``CancelledError`` and later calls ``ConnectionClosedError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import marshal
+import pickle
+import socket
+import weakref
+from typing import Any, Sequence, Union
+
+from . import _ffi
+from ._logging import log_notices
+from ._opts import Opts
+from ._params import encode as _encode_params
+from ._params import encode_batch as _encode_batch
+from ._types import IsolationLevel, PreparedStatement
+from .error import (
+    ConnectionClosedError,
+    IncorrectApiUsageError,
+    TransactionClosedError,
+)
+from .error import lookup as lookup_sqlstate
+
+__all__ = ["Conn", "Opts", "Transaction"]
+
+Params = Union[Sequence[Any], None]
+StatementLike = Union[str, PreparedStatement]
+
+_read_out = _ffi.read_out
+_string_at = _ffi._string_at
+_loads = pickle.loads
+_mloads = marshal.loads
+_OK = _ffi.OK
+_OK_MARSHAL = _ffi.OK_MARSHAL
+_OK_PARTIAL = _ffi.OK_PARTIAL
+_OK_LARGE = _ffi.OK_LARGE
+_OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
+_NEED_IO = _ffi.NEED_IO
+_DROP = _ffi.DROP
+_READ_SIZE = 256 * 1024
+
+
+class Conn:
+    """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
+
+    __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_reader", "_writer", "_finalizer",
+                 "_info", "_tx", "_loop", "__weakref__")
+    _handle: _ffi.Handle
+    _h: int
+    _out: _ffi.PyroOut
+    _buf: bytearray
+    _lib: Any
+    _lock: asyncio.Lock
+    _reader: asyncio.StreamReader
+    _writer: asyncio.StreamWriter
+    _finalizer: weakref.finalize
+    _info: dict[str, Any] | None
+    _tx: Transaction | None
+    _loop: asyncio.AbstractEventLoop
+
+    def __init__(self) -> None:
+        raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
+
+    @classmethod
+    async def new(cls, url_or_opts: str | Opts) -> Conn:
+        """Connects (TCP or the unix socket given by ``socket``) and logs in."""
+        if isinstance(url_or_opts, str):
+            opts = Opts(url_or_opts)
+        elif isinstance(url_or_opts, Opts):
+            opts = url_or_opts
+        else:
+            raise IncorrectApiUsageError("Conn.new() takes a connection URL string or an Opts object")
+        if opts._ssl_mode in ("require", "verify-ca", "verify-full"):
+            from .error import NotSupportedError
+
+            raise NotSupportedError(
+                f"sslmode={opts._ssl_mode} needs TLS, which this build of pyro_postgres does not support yet"
+            )
+        raw = opts._to_ffi()
+        self = object.__new__(cls)
+        self._loop = asyncio.get_running_loop()
+        handle = _ffi.Handle()
+        self._handle = handle
+        self._lib = handle.lib
+        self._h = handle.h
+        self._out = handle.out
+        self._buf = handle.buf
+        self._lock = asyncio.Lock()
+        self._info = None
+        self._tx = None
+        self._finalizer = weakref.finalize(self, handle.free)
+        try:
+            timeout = opts._connect_timeout
+            if opts._socket:
+                opening = asyncio.open_unix_connection(opts._socket, limit=_READ_SIZE)
+            else:
+                opening = asyncio.open_connection(opts._host, opts._port, limit=_READ_SIZE)
+            self._reader, self._writer = await asyncio.wait_for(opening, timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            self._finalizer()
+            from .error import TransportError
+
+            where = opts._socket or f"{opts._host}:{opts._port}"
+            raise TransportError(f"cannot connect to {where}: {e}") from None
+        if opts._socket:
+            endpoint, tcp = opts._socket, 0
+        else:
+            sock = self._writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = self._writer.get_extra_info("peername")
+            host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
+            endpoint, tcp = f"{host}:{peer[1]}", 1
+        ep = endpoint.encode()
+        try:
+            status = self._lib.conn_connect_fed(self._h, raw, len(raw), ep, len(ep), tcp)
+            await self._complete(status, _DROP)
+        except BaseException:
+            self._writer.close()
+            self._finalizer()
+            raise
+        return self
+
+    # -- plumbing -------------------------------------------------------------------
+
+    async def _drive(self, status: int) -> int:
+        """Moves bytes until the library needs no more input."""
+        out = self._out
+        writer = self._writer
+        while True:
+            if out.send_len:
+                writer.write(_string_at(out.send_data, out.send_len))
+            if status != _NEED_IO:
+                return status
+            try:
+                data = await self._reader.read(_READ_SIZE)
+            except asyncio.CancelledError:
+                self._break()
+                raise
+            except OSError as e:
+                self._break()
+                raise ConnectionClosedError(f"cannot read from the server: {e}") from None
+            if not data:
+                self._break()
+                raise ConnectionClosedError("the server closed the connection")
+            status = self._lib.conn_feed(self._h, data, len(data))
+
+    def _break(self) -> None:
+        """The replies can no longer be matched: close the session."""
+        self._lib.conn_close(self._h)
+        self._writer.close()
+
+    async def _complete(self, status: int, mode: int) -> Any:
+        """The result of a started call: rows, a count, or an exception."""
+        out = self._out
+        rows: Any = None
+        while True:
+            status = await self._drive(status)
+            if status != _OK_PARTIAL:
+                break
+            part = _read_out(out)
+            if rows is None:
+                rows = part
+            else:
+                rows += part
+            status = self._lib.conn_resume(self._h)
+        if status == _OK_MARSHAL:
+            result = _mloads(self._buf)
+        elif status == _OK:
+            result = (_loads(self._buf) if out.has_data else out.value) if mode != _DROP else out.value
+        elif status in (_OK_LARGE, _OK_WITH_NOTICES):
+            result = _read_out(out) if out.has_data else out.value
+            if status == _OK_WITH_NOTICES:
+                log_notices(self)
+        else:
+            _ffi.raise_status(status, out)
+        if rows is not None:
+            rows += result
+            return rows
+        return result
+
+    def _check_loop(self) -> None:
+        if asyncio.get_running_loop() is not self._loop:
+            raise IncorrectApiUsageError("this connection belongs to another event loop")
+
+    async def _call(self, mode: int, fn: Any, *args: Any) -> Any:
+        self._check_loop()
+        async with self._lock:
+            return await self._complete(fn(self._h, *args), mode)
+
+    def _statement(self, stmt: StatementLike) -> tuple[int, bytes]:
+        if type(stmt) is str:
+            return 0, stmt.encode()
+        if isinstance(stmt, PreparedStatement):
+            if stmt._owner is not self._handle:
+                raise IncorrectApiUsageError("this prepared statement belongs to another connection")
+            return stmt._id, b""
+        if isinstance(stmt, str):
+            return 0, str(stmt).encode()
+        raise IncorrectApiUsageError(f"a statement must be a str or a PreparedStatement, not {type(stmt).__name__}")
+
+    # Notice handling shared with the sync API expects these two attributes.
+    @property
+    def _notice_handler(self) -> None:
+        return None
+
+    # -- queries --------------------------------------------------------------------
+
+    async def _query(self, sql: str, mode: int) -> Any:
+        if not isinstance(sql, str):
+            raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
+        raw = sql.encode()
+        return await self._call(mode, self._lib.conn_query, raw, len(raw), mode)
+
+    async def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
+        """Simple query: rows of every result set (see ``sync.Conn.query``)."""
+        return await self._query(sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    async def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
+        return await self._query(sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+
+    async def query_drop(self, sql: str) -> int:
+        return await self._query(sql, _DROP)  # type: ignore[no-any-return]
+
+    async def _exec(self, stmt: StatementLike, params: Params, mode: int) -> Any:
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode)
+
+    async def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
+        """Extended query with parameters typed by the server (see ``sync.Conn.exec``)."""
+        return await self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    async def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
+        return await self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+
+    async def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
+        return await self._exec(stmt, params, _DROP)  # type: ignore[no-any-return]
+
+    async def exec_batch(self, stmt: StatementLike, params_list: Sequence[Sequence[Any]] = ()) -> None:
+        """Many parameter sets, pipelined (see ``sync.Conn.exec_batch``)."""
+        raw, count = _encode_batch(params_list)
+        if count == 0:
+            return
+        sid, sql = self._statement(stmt)
+        await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+
+    async def prepare(self, sql: str) -> PreparedStatement:
+        return (await self.prepare_batch([sql]))[0]
+
+    async def prepare_batch(self, sqls: Sequence[str]) -> list[PreparedStatement]:
+        if isinstance(sqls, str):
+            raise IncorrectApiUsageError("prepare_batch() takes a list of SQL strings, not one str")
+        texts = list(sqls)
+        for s in texts:
+            if not isinstance(s, str):
+                raise IncorrectApiUsageError(f"prepare_batch() takes SQL strings, not {type(s).__name__}")
+            if "\0" in s:
+                raise IncorrectApiUsageError("the SQL text must not contain a NUL character")
+        if not texts:
+            return []
+        raw = "\0".join(texts).encode()
+        ids = await self._call(_ffi.ROWS_TUPLES, self._lib.conn_prepare, raw, len(raw), len(texts))
+        return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
+
+    def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
+        """A transaction, to be used as ``async with conn.tx():``."""
+        return Transaction(self, isolation_level, readonly)
+
+    # -- session --------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self._call(_DROP, self._lib.conn_ping)
+
+    def _session_info(self) -> dict[str, Any]:
+        status = self._lib.conn_info(self._h)
+        if status != _OK:
+            _ffi.raise_status(status, self._out)
+        return _read_out(self._out)  # type: ignore[no-any-return]
+
+    def _cached_info(self) -> dict[str, Any]:
+        if self._info is None:
+            info = self._session_info()
+            if "closed" in info:
+                raise ConnectionClosedError(info["closed"])
+            self._info = info
+        return self._info
+
+    async def id(self) -> int:
+        """The server process id of this session."""
+        return self._cached_info()["pid"]  # type: ignore[no-any-return]
+
+    async def server_version(self) -> str:
+        return self._cached_info()["parameters"].get("server_version", "")  # type: ignore[no-any-return]
+
+    def _transaction_status(self) -> str:
+        code = self._lib.conn_transaction_status(self._h)
+        return chr(code) if code > 0 else "?"
+
+    def is_closed(self) -> bool:
+        return self._lib.conn_is_open(self._h) != 1
+
+    async def close(self) -> None:
+        """Sends Terminate and closes the socket. Idempotent."""
+        if self._lib.conn_is_open(self._h) == 1:
+            self._writer.write(b"X\x00\x00\x00\x04")
+        self._lib.conn_close(self._h)
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except OSError:
+            pass
+
+    async def __aenter__(self) -> Conn:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Transaction:
+    """``async with conn.tx() as tx:`` — the same rules as ``sync.Transaction``."""
+
+    __slots__ = ("_conn", "_isolation", "_readonly", "_state")
+
+    def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None:
+        if isolation_level is not None and not isinstance(isolation_level, IsolationLevel):
+            isolation_level = IsolationLevel(isolation_level)
+        self._conn = conn
+        self._isolation = isolation_level
+        self._readonly = readonly
+        self._state = "new"
+
+    def _begin_sql(self) -> str:
+        sql = "BEGIN"
+        if self._isolation is not None:
+            sql += " ISOLATION LEVEL " + self._isolation.as_str()
+        if self._readonly is True:
+            sql += " READ ONLY"
+        elif self._readonly is False:
+            sql += " READ WRITE"
+        return sql
+
+    async def __aenter__(self) -> Transaction:
+        if self._state != "new":
+            if self._state == "open":
+                raise IncorrectApiUsageError("this transaction is already open")
+            raise TransactionClosedError("this transaction has already ended")
+        conn = self._conn
+        if conn._tx is not None:
+            raise IncorrectApiUsageError(
+                "a transaction is already open on this connection; nested conn.tx() is not supported"
+            )
+        await conn.query_drop(self._begin_sql())
+        conn._tx = self
+        self._state = "open"
+        return self
+
+    async def _end(self, sql: str) -> None:
+        if self._state == "new":
+            raise IncorrectApiUsageError("the transaction has not started; use it as `async with conn.tx():`")
+        if self._state != "open":
+            raise TransactionClosedError("this transaction has already ended")
+        self._state = "ended"
+        self._conn._tx = None
+        await self._conn.query_drop(sql)
+
+    async def commit(self) -> None:
+        failed = self._conn._transaction_status() == "E" if self._state == "open" else False
+        await self._end("COMMIT")
+        if failed:
+            raise lookup_sqlstate("25P02")(
+                "COMMIT failed: an earlier statement failed, so the server rolled the transaction back"
+            )
+
+    async def rollback(self) -> None:
+        await self._end("ROLLBACK")
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._state != "open":
+            return
+        if exc_type is None:
+            await self.commit()
+        else:
+            try:
+                await self.rollback()
+            except Exception:  # the original exception matters more
+                pass

@@ -1,0 +1,148 @@
+"""The asyncio API on the same engine: the core calls, queueing, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from pyro_postgres import IsolationLevel
+from pyro_postgres.async_ import Conn, Opts
+from pyro_postgres.error import (
+    ConnectionClosedError,
+    DivisionByZero,
+    IncorrectApiUsageError,
+    InvalidPassword,
+    UniqueViolation,
+)
+
+
+async def test_quick_start(url: str) -> None:
+    conn = await Conn.new(url)
+    await conn.query_drop("CREATE TEMP TABLE users(id serial PRIMARY KEY, name text)")
+    assert await conn.query("SELECT id, name FROM users") == []
+    async with conn.tx():
+        await conn.exec_drop("INSERT INTO users (name) VALUES ($1)", ("Alice",))
+        await conn.exec_drop("INSERT INTO users (name) VALUES ($1)", ("Bob",))
+    assert await conn.exec_first("SELECT name FROM users WHERE id = $1", (2,)) == ("Bob",)
+    assert await conn.query("SELECT name FROM users ORDER BY id", as_dict=True) == [{"name": "Alice"}, {"name": "Bob"}]
+    assert (await conn.server_version()).startswith("18")
+    assert await conn.id() > 0
+    await conn.ping()
+    await conn.close()
+    assert conn.is_closed()
+
+
+async def test_direct_constructor_is_refused() -> None:
+    with pytest.raises(IncorrectApiUsageError, match="Conn.new"):
+        Conn()
+
+
+async def test_opts_and_auth(pg_server) -> None:
+    conn = await Conn.new(Opts(pg_server.url("pyro_scram")).upgrade_to_unix_socket(False))
+    assert await conn.query_first("SELECT current_user") == ("pyro_scram",)
+    await conn.close()
+    with pytest.raises(InvalidPassword):
+        await Conn.new(pg_server.url("pyro_md5", password="wrong"))
+
+
+async def test_unix_socket(pg_server) -> None:
+    conn = await Conn.new(f"pg://postgres:postgres@localhost/pyro_test?socket={pg_server.socket_path}")
+    assert await conn.query_first("SELECT inet_client_addr()") == (None,)
+    await conn.close()
+
+
+async def test_types_prepare_batch_and_large_results(url: str) -> None:
+    conn = await Conn.new(url)
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert await conn.exec_first("SELECT $1::numeric, $2::timestamptz, $3::jsonb", (1.5, at, {"a": 1})) == (
+        Decimal("1.5"), at, {"a": 1})
+    stmt, other = await conn.prepare_batch(["SELECT $1::int * 2", "SELECT $1::text"])
+    assert await conn.exec(stmt, (21,)) == [(42,)]
+    assert await conn.exec_first(other, ("x",)) == ("x",)
+    await conn.query_drop("CREATE TEMP TABLE t_b(x int)")
+    await conn.exec_batch("INSERT INTO t_b VALUES ($1)", [(i,) for i in range(2500)])
+    assert await conn.query_first("SELECT count(*) FROM t_b") == (2500,)
+    rows = await conn.exec("SELECT g, repeat('x', 100) FROM generate_series(1, $1::int) g", (20000,))
+    assert len(rows) == 20000 and rows[-1][0] == 20000
+    await conn.close()
+
+
+async def test_errors_keep_step(url: str) -> None:
+    conn = await Conn.new(url)
+    with pytest.raises(DivisionByZero):
+        await conn.exec("SELECT 1/0")
+    with pytest.raises(DivisionByZero):
+        await conn.query("SELECT 1/0")
+    assert await conn.query_first("SELECT 'next'") == ("next",)
+    await conn.query_drop("CREATE TEMP TABLE u(id int PRIMARY KEY)")
+    await conn.exec_drop("INSERT INTO u VALUES ($1)", (1,))
+    with pytest.raises(UniqueViolation):
+        await conn.exec_drop("INSERT INTO u VALUES ($1)", (1,))
+    assert await conn.exec_first("SELECT $1::int", (3,)) == (3,)
+    await conn.close()
+
+
+async def test_gather_is_queued_in_order(url: str) -> None:
+    conn = await Conn.new(url)
+    results = await asyncio.gather(*(conn.exec_first("SELECT $1::int", (i,)) for i in range(50)))
+    assert results == [(i,) for i in range(50)]
+    await conn.close()
+
+
+async def test_transaction_rollback_and_isolation(url: str) -> None:
+    conn = await Conn.new(url)
+    await conn.query_drop("CREATE TEMP TABLE tt(x int)")
+    with pytest.raises(ValueError):
+        async with conn.tx():
+            await conn.query_drop("INSERT INTO tt VALUES (1)")
+            raise ValueError
+    assert await conn.query_first("SELECT count(*) FROM tt") == (0,)
+    async with conn.tx(isolation_level=IsolationLevel.Serializable, readonly=True) as tx:
+        assert await conn.query_first("SHOW transaction_isolation") == ("serializable",)
+        await tx.commit()
+    await conn.close()
+
+
+async def test_cancelling_a_call_closes_the_connection(url: str) -> None:
+    conn = await Conn.new(url)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(conn.query("SELECT pg_sleep(5)"), 0.2)
+    with pytest.raises(ConnectionClosedError):
+        await conn.query("SELECT 1")
+    await conn.close()
+    other = await Conn.new(url)
+    assert await other.query_first("SELECT 1") == (1,)
+    await other.close()
+
+
+async def test_notices_are_logged(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    conn = await Conn.new(url)
+    with caplog.at_level(logging.INFO, logger="pyro_postgres"):
+        await conn.query_drop("DO $$ BEGIN RAISE NOTICE 'async hello'; END $$")
+    assert any(r.getMessage() == "server NOTICE: async hello" for r in caplog.records)
+    await conn.close()
+
+
+async def test_other_loop_is_refused(url: str) -> None:
+    conn = await Conn.new(url)
+    result: list[BaseException] = []
+
+    def run_elsewhere() -> None:
+        try:
+            asyncio.run(conn.query("SELECT 1"))
+        except BaseException as e:  # noqa: BLE001
+            result.append(e)
+
+    import threading
+
+    t = threading.Thread(target=run_elsewhere)
+    t.start()
+    t.join(10)
+    assert len(result) == 1 and isinstance(result[0], IncorrectApiUsageError)
+    assert await conn.query_first("SELECT 2") == (2,)
+    await conn.close()
