@@ -36,6 +36,39 @@ from .error import lookup as lookup_sqlstate
 
 __all__ = ["Conn", "Opts", "Transaction"]
 
+
+class _Wire(asyncio.Protocol):
+    """The socket's end in the event loop: every chunk that arrives goes straight to the
+    engine in one call, the bytes it answers with go straight out, and the call waiting
+    for the reply is woken only when the engine needs no more input."""
+
+    __slots__ = ("conn", "transport", "waiter", "lost")
+
+    def __init__(self) -> None:
+        self.conn: Conn | None = None
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[int] | None = None
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        status = conn._lib.conn_feed(conn._h, data, len(data))
+        conn._flush_send()
+        waiter = self.waiter
+        if status != _NEED_IO and waiter is not None and not waiter.done():
+            waiter.set_result(status)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = exc or ConnectionClosedError("the server closed the connection")
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionClosedError(f"the connection was lost: {self.lost}"))
+
 Params = Union[Sequence[Any], None]
 StatementLike = Union[str, PreparedStatement]
 
@@ -50,13 +83,12 @@ _OK_LARGE = _ffi.OK_LARGE
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
 _NEED_IO = _ffi.NEED_IO
 _DROP = _ffi.DROP
-_READ_SIZE = 256 * 1024
 
 
 class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
-    __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_reader", "_writer", "_finalizer",
+    __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_wire", "_finalizer",
                  "_info", "_tx", "_loop", "__weakref__")
     _handle: _ffi.Handle
     _h: int
@@ -64,8 +96,7 @@ class Conn:
     _buf: bytearray
     _lib: Any
     _lock: asyncio.Lock
-    _reader: asyncio.StreamReader
-    _writer: asyncio.StreamWriter
+    _wire: _Wire
     _finalizer: weakref.finalize
     _info: dict[str, Any] | None
     _tx: Transaction | None
@@ -102,66 +133,79 @@ class Conn:
         self._info = None
         self._tx = None
         self._finalizer = weakref.finalize(self, handle.free)
+        loop = self._loop
         try:
             timeout = opts._connect_timeout
             if opts._socket:
-                opening = asyncio.open_unix_connection(opts._socket, limit=_READ_SIZE)
+                opening = loop.create_unix_connection(_Wire, opts._socket)
             else:
-                opening = asyncio.open_connection(opts._host, opts._port, limit=_READ_SIZE)
-            self._reader, self._writer = await asyncio.wait_for(opening, timeout)
+                opening = loop.create_connection(_Wire, opts._host, opts._port)
+            transport, wire = await asyncio.wait_for(opening, timeout)
         except (OSError, asyncio.TimeoutError) as e:
             self._finalizer()
             from .error import TransportError
 
             where = opts._socket or f"{opts._host}:{opts._port}"
             raise TransportError(f"cannot connect to {where}: {e}") from None
+        self._wire = wire
         if opts._socket:
             endpoint, tcp = opts._socket, 0
         else:
-            sock = self._writer.get_extra_info("socket")
+            sock = transport.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            peer = self._writer.get_extra_info("peername")
+            peer = transport.get_extra_info("peername")
             host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
             endpoint, tcp = f"{host}:{peer[1]}", 1
         ep = endpoint.encode()
         try:
             status = self._lib.conn_connect_fed(self._h, raw, len(raw), ep, len(ep), tcp)
+            wire.conn = self
             await self._complete(status, _DROP)
         except BaseException:
-            self._writer.close()
+            transport.close()
             self._finalizer()
             raise
         return self
 
     # -- plumbing -------------------------------------------------------------------
 
-    async def _drive(self, status: int) -> int:
-        """Moves bytes until the library needs no more input."""
+    def _flush_send(self) -> None:
         out = self._out
-        writer = self._writer
-        while True:
-            if out.send_len:
-                writer.write(_string_at(out.send_data, out.send_len))
-            if status != _NEED_IO:
-                return status
+        if out.send_len:
+            transport = self._wire.transport
+            if transport is not None:
+                transport.write(_string_at(out.send_data, out.send_len))
+
+    async def _drive(self, status: int) -> int:
+        """Sends what a started call asks for and waits until the engine, fed by the
+        protocol, needs no more input."""
+        self._flush_send()
+        wire = self._wire
+        while status == _NEED_IO:
+            if wire.lost is not None:
+                self._break()
+                raise ConnectionClosedError(f"the connection was lost: {wire.lost}")
+            waiter = self._loop.create_future()
+            wire.waiter = waiter
             try:
-                data = await self._reader.read(_READ_SIZE)
+                status = await waiter
             except asyncio.CancelledError:
                 self._break()
                 raise
-            except OSError as e:
+            except ConnectionClosedError:
                 self._break()
-                raise ConnectionClosedError(f"cannot read from the server: {e}") from None
-            if not data:
-                self._break()
-                raise ConnectionClosedError("the server closed the connection")
-            status = self._lib.conn_feed(self._h, data, len(data))
+                raise
+            finally:
+                wire.waiter = None
+        return status
 
     def _break(self) -> None:
         """The replies can no longer be matched: close the session."""
         self._lib.conn_close(self._h)
-        self._writer.close()
+        transport = self._wire.transport
+        if transport is not None:
+            transport.close()
 
     async def _complete(self, status: int, mode: int) -> Any:
         """The result of a started call: rows, a count, or an exception."""
@@ -315,14 +359,13 @@ class Conn:
 
     async def close(self) -> None:
         """Sends Terminate and closes the socket. Idempotent."""
-        if self._lib.conn_is_open(self._h) == 1:
-            self._writer.write(b"X\x00\x00\x00\x04")
+        transport = self._wire.transport
+        if self._lib.conn_is_open(self._h) == 1 and transport is not None:
+            transport.write(b"X\x00\x00\x00\x04")
         self._lib.conn_close(self._h)
-        self._writer.close()
-        try:
-            await self._writer.wait_closed()
-        except OSError:
-            pass
+        self._wire.conn = None
+        if transport is not None:
+            transport.close()
 
     async def __aenter__(self) -> Conn:
         return self

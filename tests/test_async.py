@@ -146,3 +146,16 @@ async def test_other_loop_is_refused(url: str) -> None:
     assert len(result) == 1 and isinstance(result[0], IncorrectApiUsageError)
     assert await conn.query_first("SELECT 2") == (2,)
     await conn.close()
+
+
+async def test_large_results_arrive_whole(url: str) -> None:
+    # Many chunks arrive while earlier ones wait to be loaded: every row exactly once.
+    conn = await Conn.new(url)
+    for _ in range(3):
+        rows = await conn.exec("SELECT g, repeat('y', 200) FROM generate_series(1, $1::int) g", (200_000,))
+        assert len(rows) == 200_000
+        assert [r[0] for r in rows[:3]] == [1, 2, 3] and rows[-1][0] == 200_000
+        assert sum(r[0] for r in rows) == 200_000 * 200_001 // 2
+        text_rows = await conn.query("SELECT g FROM generate_series(1, 150000) g")
+        assert sum(r[0] for r in text_rows) == 150_000 * 150_001 // 2
+    await conn.close()

@@ -544,7 +544,9 @@ pub unsafe extern "C" fn pyro_conn_feed(handle: u32, data: *const u8, len: u32) 
     run_on_conn(handle, true, |conn| {
         conn.client.feed(data);
         if conn.client.has_partial() {
-            conn.client.continue_partial()?;
+            // A chunk of rows waits for the caller (it resumes when it has taken it):
+            // keep the bytes, touch nothing.
+            return Ok(());
         }
         conn.run()
     })
