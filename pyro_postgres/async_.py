@@ -15,11 +15,13 @@ because the replies still due can no longer be matched; the cancelled call raise
 from __future__ import annotations
 
 import asyncio
+import inspect
 import marshal
 import pickle
 import socket
+import sys
 import weakref
-from typing import Any, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 from . import _ffi
 from ._logging import log_notices
@@ -34,7 +36,7 @@ from .error import (
 )
 from .error import lookup as lookup_sqlstate
 
-__all__ = ["Conn", "Opts", "Transaction"]
+__all__ = ["Conn", "Opts", "Transaction", "UnnamedPortal"]
 
 
 class _Wire(asyncio.Protocol):
@@ -89,7 +91,7 @@ class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
     __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_wire", "_finalizer",
-                 "_info", "_tx", "_loop", "__weakref__")
+                 "_info", "_tx", "_loop", "_owner", "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
@@ -101,6 +103,7 @@ class Conn:
     _info: dict[str, Any] | None
     _tx: Transaction | None
     _loop: asyncio.AbstractEventLoop
+    _owner: asyncio.Task[Any] | None
 
     def __init__(self) -> None:
         raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
@@ -132,6 +135,7 @@ class Conn:
         self._lock = asyncio.Lock()
         self._info = None
         self._tx = None
+        self._owner = None
         self._finalizer = weakref.finalize(self, handle.free)
         loop = self._loop
         try:
@@ -241,9 +245,20 @@ class Conn:
             raise IncorrectApiUsageError("this connection belongs to another event loop")
 
     async def _call(self, mode: int, fn: Any, *args: Any) -> Any:
-        self._check_loop()
-        async with self._lock:
+        async with self._exclusive():
             return await self._complete(fn(self._h, *args), mode)
+
+    def _exclusive(self) -> _Exclusive:
+        """The connection's lock, for this task. Other tasks queue; the task that holds it
+        (inside an exec_iter callback) gets a clear error instead of waiting on itself."""
+        self._check_loop()
+        task = asyncio.current_task()
+        if self._owner is not None and self._owner is task:
+            raise IncorrectApiUsageError(
+                "this connection is busy in an exec_iter callback of this task: use the portal, "
+                "or another connection"
+            )
+        return _Exclusive(self, task)
 
     def _statement(self, stmt: StatementLike) -> tuple[int, bytes]:
         if type(stmt) is str:
@@ -320,6 +335,31 @@ class Conn:
         ids = await self._call(_ffi.ROWS_TUPLES, self._lib.conn_prepare, raw, len(raw), len(texts))
         return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
 
+    async def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], Any]) -> Any:
+        """Binds ``stmt`` to a portal and calls ``callback(portal)``; the callback reads rows
+        with ``await portal.fetch(n)``. An awaitable returned by the callback (an ``async
+        def`` callback) is awaited. Other tasks' calls on this connection wait until it
+        returns; the callback's own calls on it raise ``IncorrectApiUsageError``."""
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        async with self._exclusive():
+            await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+            portal = UnnamedPortal._new(self)
+            try:
+                result = callback(portal)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+            finally:
+                portal._conn = None
+                if not self.is_closed():
+                    status = self._lib.conn_portal_close(self._h)
+                    try:
+                        await self._complete(status, _DROP)
+                    except Exception:
+                        if sys.exc_info()[0] is None:
+                            raise
+
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
         """A transaction, to be used as ``async with conn.tx():``."""
         return Transaction(self, isolation_level, readonly)
@@ -372,6 +412,50 @@ class Conn:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class _Exclusive:
+    __slots__ = ("_conn", "_task")
+
+    def __init__(self, conn: Conn, task: asyncio.Task[Any] | None) -> None:
+        self._conn = conn
+        self._task = task
+
+    async def __aenter__(self) -> None:
+        await self._conn._lock.acquire()
+        self._conn._owner = self._task
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._conn._owner = None
+        self._conn._lock.release()
+
+
+class UnnamedPortal:
+    """The open portal an ``exec_iter`` callback reads from; ``fetch`` is a coroutine."""
+
+    __slots__ = ("_conn",)
+    _conn: Conn | None
+
+    def __init__(self) -> None:
+        raise TypeError("UnnamedPortal objects are passed to exec_iter callbacks")
+
+    @classmethod
+    def _new(cls, conn: Conn) -> UnnamedPortal:
+        self = object.__new__(cls)
+        self._conn = conn
+        return self
+
+    async def fetch(self, max_rows: int, *, as_dict: bool = False) -> tuple[list[Any], bool]:
+        """Up to ``max_rows`` more rows (0: all that are left) and whether more remain."""
+        conn = self._conn
+        if conn is None:
+            raise IncorrectApiUsageError("this portal is closed: use it only inside its exec_iter callback")
+        from .sync import _check_rows_arg
+
+        _check_rows_arg(max_rows)
+        mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
+        rows = await conn._complete(conn._lib.conn_portal_fetch(conn._h, max_rows, mode), mode)
+        return rows, conn._out.value == 1
 
 
 class Transaction:

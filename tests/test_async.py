@@ -159,3 +159,50 @@ async def test_large_results_arrive_whole(url: str) -> None:
         text_rows = await conn.query("SELECT g FROM generate_series(1, 150000) g")
         assert sum(r[0] for r in text_rows) == 150_000 * 150_001 // 2
     await conn.close()
+
+
+async def test_exec_iter_async_and_sync_callbacks(url: str) -> None:
+    from pyro_postgres.async_ import UnnamedPortal
+
+    conn = await Conn.new(url)
+
+    async def total(portal: UnnamedPortal) -> int:
+        s = 0
+        while True:
+            rows, more = await portal.fetch(1000)
+            s += sum(r[0] for r in rows)
+            if not more:
+                return s
+
+    assert await conn.exec_iter("SELECT generate_series(1, $1::int)", (10000,), total) == 10000 * 10001 // 2
+    assert await conn.exec_iter("SELECT 1", (), lambda portal: "sync result") == "sync result"
+
+    async def reentrant(portal: UnnamedPortal) -> None:
+        with pytest.raises(IncorrectApiUsageError, match="exec_iter"):
+            await conn.query("SELECT 1")
+        assert await portal.fetch(0, as_dict=True) == ([{"g": 1}], False)
+
+    await conn.exec_iter("SELECT 1 AS g", (), reentrant)
+
+    class Boom(Exception):
+        pass
+
+    async def boom(portal: UnnamedPortal) -> None:
+        await portal.fetch(1)
+        raise Boom
+
+    with pytest.raises(Boom):
+        await conn.exec_iter("SELECT generate_series(1, 10)", (), boom)
+    kept = await conn.exec_iter("SELECT 1", (), lambda p: p)
+    with pytest.raises(IncorrectApiUsageError, match="closed"):
+        await kept.fetch(1)
+    # Other tasks queue behind the callback instead of failing.
+    other = asyncio.ensure_future(conn.query_first("SELECT 'queued'"))
+
+    async def slow(portal: UnnamedPortal) -> list:
+        await asyncio.sleep(0.05)
+        return (await portal.fetch(0))[0]
+
+    assert await conn.exec_iter("SELECT 5", (), slow) == [(5,)]
+    assert await other == ("queued",)
+    await conn.close()
