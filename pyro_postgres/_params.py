@@ -137,3 +137,10 @@ def adapt(v: Any) -> Any:
                       ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return (..., "text", str(v))
     raise EncodeError(f"cannot send a value of type {type(v).__name__} as a query parameter")
+
+
+def check_max_rows(max_rows: object) -> None:
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int):
+        raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
+    if not 0 <= max_rows < 2**32:
+        raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")

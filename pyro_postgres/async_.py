@@ -27,6 +27,7 @@ from . import _ffi
 from ._logging import log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
+from ._params import check_max_rows
 from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement
 from .error import (
@@ -450,9 +451,7 @@ class UnnamedPortal:
         conn = self._conn
         if conn is None:
             raise IncorrectApiUsageError("this portal is closed: use it only inside its exec_iter callback")
-        from .sync import _check_rows_arg
-
-        _check_rows_arg(max_rows)
+        check_max_rows(max_rows)
         mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
         rows = await conn._complete(conn._lib.conn_portal_fetch(conn._h, max_rows, mode), mode)
         return rows, conn._out.value == 1

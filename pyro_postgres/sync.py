@@ -20,6 +20,7 @@ from . import _ffi
 from ._logging import log_notices as _log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
+from ._params import check_max_rows as _check_rows_arg
 from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
 from .error import (
@@ -592,13 +593,6 @@ class Pipeline:
         if self._state != "open":
             return False
         return conn._lib.conn_pipeline_status(conn._h) % 2 == 1
-
-
-def _check_rows_arg(max_rows: object) -> None:
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int):
-        raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
-    if not 0 <= max_rows < 2**32:
-        raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
 
 
 class NamedPortal:
