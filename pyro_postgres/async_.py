@@ -40,6 +40,18 @@ from .error import lookup as lookup_sqlstate
 __all__ = ["Conn", "Opts", "Transaction", "UnnamedPortal"]
 
 
+async def _exit_guard(wire: _Wire) -> Any:
+    """Closes the transport when the event loop shuts down (``asyncio.run`` closes every
+    live async generator first), so a connection left open at exit leaves no unclosed
+    transport behind."""
+    try:
+        yield
+    finally:
+        transport = wire.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+
 class _Wire(asyncio.Protocol):
     """The socket's end in the event loop: every chunk that arrives goes straight to the
     engine in one call, the bytes it answers with go straight out, and the call waiting
@@ -92,7 +104,7 @@ class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
     __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_wire", "_finalizer",
-                 "_info", "_tx", "_loop", "_owner", "__weakref__")
+                 "_info", "_tx", "_loop", "_owner", "_guard", "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
@@ -105,6 +117,7 @@ class Conn:
     _tx: Transaction | None
     _loop: asyncio.AbstractEventLoop
     _owner: asyncio.Task[Any] | None
+    _guard: Any
 
     def __init__(self) -> None:
         raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
@@ -153,6 +166,8 @@ class Conn:
             where = opts._socket or f"{opts._host}:{opts._port}"
             raise TransportError(f"cannot connect to {where}: {e}") from None
         self._wire = wire
+        self._guard = _exit_guard(wire)
+        await self._guard.__anext__()
         if opts._socket:
             endpoint, tcp = opts._socket, 0
         else:

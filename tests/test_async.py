@@ -206,3 +206,43 @@ async def test_exec_iter_async_and_sync_callbacks(url: str) -> None:
     assert await conn.exec_iter("SELECT 5", (), slow) == [(5,)]
     assert await other == ("queued",)
     await conn.close()
+
+
+def test_works_on_uvloop(url: str) -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed (scripts/setup installs it)")
+
+    async def flow() -> list:
+        conn = await Conn.new(url)
+        rows = await conn.exec("SELECT g FROM generate_series(1, $1::int) g", (30000,))
+        async with conn.tx():
+            await conn.query_drop("CREATE TEMP TABLE uv(x int)")
+            await conn.exec_batch("INSERT INTO uv VALUES ($1)", [(i,) for i in range(100)])
+        count = await conn.query_first("SELECT count(*) FROM uv")
+        await conn.close()
+        return [len(rows), count]
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(flow()) == [30000, (100,)]
+
+
+def test_open_connections_at_interpreter_exit(url: str, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio\n"
+        "from pyro_postgres.async_ import Conn\n"
+        "from pyro_postgres.sync import Conn as SyncConn\n"
+        "keep = []\n"
+        "async def main():\n"
+        f"    conn = await Conn.new({url!r})\n"
+        "    await conn.query('SELECT 1')\n"
+        "    keep.append(conn)\n"
+        f"keep.append(SyncConn({url!r}))\n"
+        "asyncio.run(main())\n"
+        "print('done')\n"
+    )
+    r = subprocess.run([sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "done"
+    assert r.stderr == "", r.stderr
