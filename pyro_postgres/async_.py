@@ -29,7 +29,7 @@ from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows
 from ._params import encode_batch as _encode_batch
-from ._types import IsolationLevel, PreparedStatement
+from ._types import IsolationLevel, PreparedStatement, Ticket
 from .error import (
     ConnectionClosedError,
     IncorrectApiUsageError,
@@ -37,7 +37,7 @@ from .error import (
 )
 from .error import lookup as lookup_sqlstate
 
-__all__ = ["Conn", "Opts", "Transaction", "UnnamedPortal"]
+__all__ = ["Conn", "NamedPortal", "Opts", "Pipeline", "Transaction", "UnnamedPortal"]
 
 
 async def _exit_guard(wire: _Wire) -> Any:
@@ -376,6 +376,10 @@ class Conn:
                         if sys.exc_info()[0] is None:
                             raise
 
+    def pipeline(self) -> Pipeline:
+        """A pipeline, to be used as ``async with conn.pipeline() as p:``."""
+        return Pipeline(self)
+
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction:
         """A transaction, to be used as ``async with conn.tx():``."""
         return Transaction(self, isolation_level, readonly)
@@ -472,6 +476,130 @@ class UnnamedPortal:
         return rows, conn._out.value == 1
 
 
+class NamedPortal:
+    """A portal of ``Transaction.exec_portal`` (see ``sync.NamedPortal``); ``exec_collect``
+    and ``close`` are coroutines."""
+
+    __slots__ = ("_conn", "_id", "_complete")
+    _conn: Conn | None
+
+    def __init__(self) -> None:
+        raise TypeError("NamedPortal objects are created by Transaction.exec_portal()")
+
+    @classmethod
+    def _new(cls, conn: Conn, portal_id: int) -> NamedPortal:
+        self = object.__new__(cls)
+        self._conn = conn
+        self._id = portal_id
+        self._complete = False
+        return self
+
+    async def exec_collect(self, max_rows: int, *, as_dict: bool = False) -> list[Any]:
+        """Up to ``max_rows`` more rows (0: the rest)."""
+        conn = self._conn
+        if conn is None:
+            raise IncorrectApiUsageError("this portal is closed")
+        check_max_rows(max_rows)
+        mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
+        async with conn._exclusive():
+            rows = await conn._complete(conn._lib.conn_named_portal_fetch(conn._h, self._id, max_rows, mode), mode)
+            self._complete = conn._out.value != 1
+        return rows  # type: ignore[no-any-return]
+
+    def is_complete(self) -> bool:
+        return self._complete
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn._call(_DROP, conn._lib.conn_named_portal_close, self._id)
+
+
+class Pipeline:
+    """``async with conn.pipeline() as p:`` (see ``sync.Pipeline``). ``exec``/``execute``
+    buffer and return a ``Ticket`` at once; ``sync``, ``flush`` and the claims are
+    coroutines."""
+
+    __slots__ = ("_conn", "_state")
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+        self._state = "new"
+
+    async def __aenter__(self) -> Pipeline:
+        if self._state == "open":
+            raise IncorrectApiUsageError("this pipeline is already open")
+        await self._conn._call(_DROP, self._conn._lib.conn_pipeline_begin)
+        self._state = "open"
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._state != "open":
+            return
+        self._state = "closed"
+        conn = self._conn
+        try:
+            await conn._call(_DROP, conn._lib.conn_pipeline_end)
+        except Exception:
+            if exc_type is None:
+                raise
+
+    def _open_conn(self) -> Conn:
+        if self._state != "open":
+            raise IncorrectApiUsageError("the pipeline is not open: use it inside `async with conn.pipeline() as p:`")
+        return self._conn
+
+    def exec(self, stmt: StatementLike, params: Params = ()) -> Ticket:
+        """Buffers a request (nothing is sent) and returns its ticket."""
+        conn = self._open_conn()
+        sid, sql = conn._statement(stmt)
+        p = _encode_params(params)
+        status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
+        if status != _OK:
+            _ffi.raise_status(status, conn._out)
+        ticket = object.__new__(Ticket)
+        ticket._seq = conn._out.value
+        ticket._pipeline = self
+        return ticket
+
+    execute = exec
+
+    async def sync(self) -> None:
+        conn = self._open_conn()
+        await conn._call(_DROP, conn._lib.conn_pipeline_send, 1)
+
+    async def flush(self) -> None:
+        conn = self._open_conn()
+        await conn._call(_DROP, conn._lib.conn_pipeline_send, 0)
+
+    async def _claim(self, ticket: Ticket, mode: int) -> Any:
+        conn = self._open_conn()
+        if not isinstance(ticket, Ticket) or ticket._pipeline is not self:
+            raise IncorrectApiUsageError("this ticket was not issued by this pipeline")
+        return await conn._call(mode, conn._lib.conn_pipeline_claim, ticket._seq, mode)
+
+    async def claim(self, ticket: Ticket, *, as_dict: bool = False) -> list[Any]:
+        return await self._claim(ticket, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+
+    claim_collect = claim
+
+    async def claim_one(self, ticket: Ticket, *, as_dict: bool = False) -> Any:
+        return await self._claim(ticket, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+
+    async def claim_drop(self, ticket: Ticket) -> None:
+        await self._claim(ticket, _DROP)
+
+    def pending_count(self) -> int:
+        if self._state != "open":
+            return 0
+        return max(0, self._conn._lib.conn_pipeline_status(self._conn._h)) // 2
+
+    def is_aborted(self) -> bool:
+        if self._state != "open":
+            return False
+        return self._conn._lib.conn_pipeline_status(self._conn._h) % 2 == 1
+
+
 class Transaction:
     """``async with conn.tx() as tx:`` — the same rules as ``sync.Transaction``."""
 
@@ -529,6 +657,20 @@ class Transaction:
 
     async def rollback(self) -> None:
         await self._end("ROLLBACK")
+
+    async def exec_portal(self, query: StatementLike, params: Params = ()) -> NamedPortal:
+        """A named portal over ``query`` inside this transaction."""
+        if self._state == "new":
+            raise IncorrectApiUsageError("the transaction has not started; use it as `async with conn.tx() as tx:`")
+        if self._state != "open":
+            raise TransactionClosedError("this transaction has already ended")
+        conn = self._conn
+        sid, sql = conn._statement(query)
+        p = _encode_params(params)
+        async with conn._exclusive():
+            await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
+            portal_id = conn._out.value
+        return NamedPortal._new(conn, portal_id)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._state != "open":

@@ -246,3 +246,48 @@ def test_open_connections_at_interpreter_exit(url: str, tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "done"
     assert r.stderr == "", r.stderr
+
+
+async def test_named_portals(url: str) -> None:
+    conn = await Conn.new(url)
+    async with conn.tx() as tx:
+        p1 = await tx.exec_portal("SELECT generate_series(1, $1::int)", (5,))
+        p2 = await tx.exec_portal("SELECT 'x' || generate_series(1, 3)")
+        got1, got2 = [], []
+        while not (p1.is_complete() and p2.is_complete()):
+            got1 += await p1.exec_collect(2)
+            got2 += await p2.exec_collect(2)
+        await p1.close()
+        await p2.close()
+    assert [r[0] for r in got1] == [1, 2, 3, 4, 5]
+    assert [r[0] for r in got2] == ["x1", "x2", "x3"]
+    await conn.close()
+
+
+async def test_pipeline(url: str) -> None:
+    from pyro_postgres.error import PipelineAbortedError
+
+    conn = await Conn.new(url)
+    await conn.query_drop("CREATE TEMP TABLE ap(id int PRIMARY KEY)")
+    stmt = await conn.prepare("SELECT $1::int * 2")
+    async with conn.pipeline() as p:
+        t1 = p.execute(stmt, (21,))
+        t2 = p.exec("INSERT INTO ap VALUES (1)")
+        t3 = p.exec("SELECT 1 / 0")
+        t4 = p.exec("INSERT INTO ap VALUES (2)")
+        await p.sync()
+        t5 = p.exec("INSERT INTO ap VALUES (3)")
+        assert p.pending_count() == 5
+        assert await p.claim(t1) == [(42,)]
+        await p.claim_drop(t2)
+        with pytest.raises(DivisionByZero):
+            await p.claim(t3)
+        assert p.is_aborted()
+        with pytest.raises(PipelineAbortedError):
+            await p.claim_drop(t4)
+        await p.claim_drop(t5)
+        with pytest.raises(IncorrectApiUsageError, match="pipeline"):
+            await conn.query("SELECT 1")
+        p.exec("SELECT 'unclaimed'")
+    assert await conn.query("SELECT id FROM ap ORDER BY id") == [(3,)]
+    await conn.close()
