@@ -482,6 +482,8 @@ class NamedPortal:
 
     __slots__ = ("_conn", "_id", "_complete")
     _conn: Conn | None
+    _id: int
+    _complete: bool
 
     def __init__(self) -> None:
         raise TypeError("NamedPortal objects are created by Transaction.exec_portal()")
