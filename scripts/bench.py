@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark pyro_postgres (sync API) against its 0.3.1 release and psycopg 3.
+"""Benchmark pyro_postgres (sync and async APIs) against its 0.3.1 release and peers.
 
 Normally run through scripts/bench, which installs the extra dependencies first.
 Workload and method: /work/shared/ANCHORS.md (copied in spirit here):
@@ -12,6 +12,14 @@ Workload and method: /work/shared/ANCHORS.md (copied in spirit here):
   old wheel, in a worker process: bench_peer.py) and ``psycopg`` (psycopg 3, C
   accelerator, autocommit, default prepare_threshold); one connection each, each with
   its own TEMP TABLE benchmark_test of 1000 rows;
+* async drivers (bench_async.py): ``pyro-async`` (the installed package's
+  ``pyro_postgres.async_``, prepare()d statements), ``pyro031-async`` (the old wheel's
+  async API, in a second worker process with its own event loop), ``asyncpg``
+  (prepare()d statements, executemany), ``psycopg-async`` (AsyncConnection, as
+  psycopg) and ``psqlpy`` (n/a when it cannot be installed/imported here); the
+  in-process ones share one asyncio event loop, and each op is timed around
+  ``await op()`` inside the running loop. They take part in the same rounds and
+  rotation as the sync drivers and get their own table;
 * N rounds (default 7); in each round every case runs one block per driver, the
   driver order rotated each round; per block: warm-up calls, gc.collect(), then every
   op timed alone with time.perf_counter_ns. After insert blocks the table is put back
@@ -21,6 +29,7 @@ Workload and method: /work/shared/ANCHORS.md (copied in spirit here):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -37,12 +46,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import bench_async as ba  # noqa: E402
 import bench_peer as bp  # noqa: E402
 import pgserver  # noqa: E402
 
 DEFAULT_PEER_PATH = ROOT / "build" / "bench-deps" / "pyro031"
-DRIVER_CHOICES = ("pyro", "pyro-str", "pyro031", "psycopg")
-LABEL = {"pyro": "pyro", "pyro-str": "pyro (str)", "pyro031": "pyro031", "psycopg": "psycopg"}
+SYNC_DRIVERS = ("pyro", "pyro-str", "pyro031", "psycopg")
+ASYNC_DRIVERS = ("pyro-async", "pyro031-async", "asyncpg", "psycopg-async", "psqlpy")
+DRIVER_CHOICES = SYNC_DRIVERS + ASYNC_DRIVERS
+LABEL = {"pyro": "pyro", "pyro-str": "pyro (str)", "pyro031": "pyro031", "psycopg": "psycopg",
+         "pyro-async": "pyro-async", "pyro031-async": "pyro031-async", "asyncpg": "asyncpg",
+         "psycopg-async": "psycopg-async", "psqlpy": "psqlpy"}
+ASYNC_PEERS = {"asyncpg": ba.AsyncpgDriver, "psycopg-async": ba.PsycopgAsyncDriver,
+               "psqlpy": ba.PsqlpyDriver}
 
 # ops per block and warm-up calls per block: (full run, --quick)
 COUNTS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
@@ -65,22 +81,28 @@ class DriverFailed(Exception):
 
 
 class LocalPyro:
-    """This repo's installed pyro_postgres, in this process."""
+    """This repo's installed pyro_postgres, in this process: the sync API, or with
+    ``loop`` the async one (pyro_postgres.async_) run on that event loop."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.key = key
+        self.loop = loop
         self.info: dict[str, Any] = {}
-        self.d: bp.PyroDriver | None = None
+        self.d: Any = None
 
     def connect(self, srv: pgserver.PgServer) -> None:
         import pyro_postgres
-        import pyro_postgres.sync as sync_mod
 
         where = Path(pyro_postgres.__file__).resolve().parent
         if where == ROOT / "pyro_postgres":
             raise DriverFailed(f"pyro_postgres was imported from the source tree {where}, "
                                "not the installed package (check PYTHONPATH)")
-        self.d = bp.PyroDriver(sync_mod, prepared=(self.key == "pyro"))
+        if self.loop is not None:
+            import pyro_postgres.async_ as async_mod
+            self.d = bp.SyncFacade(bp.AsyncPyroDriver(async_mod, prepared=True), self.loop)
+        else:
+            import pyro_postgres.sync as sync_mod
+            self.d = bp.PyroDriver(sync_mod, prepared=(self.key == "pyro"))
         self.info = self.d.connect(srv.url(upgrade_to_unix_socket=False))
         try:
             from importlib.metadata import version
@@ -115,11 +137,13 @@ class LocalPyro:
 
 
 class WorkerPyro:
-    """The old pyro_postgres wheel, in its own process (bench_peer.py --worker)."""
+    """The old pyro_postgres wheel, in its own process (bench_peer.py --worker); its
+    sync API, or (``api="async"``) its async one on the worker's own event loop."""
 
-    def __init__(self, key: str, path: Path) -> None:
+    def __init__(self, key: str, path: Path, api: str = "sync") -> None:
         self.key = key
         self.path = path
+        self.api = api
         self.info: dict[str, Any] = {}
         self.proc: subprocess.Popen[str] | None = None
 
@@ -149,7 +173,7 @@ class WorkerPyro:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
         self.info = self._call(cmd="connect", url=srv.url(upgrade_to_unix_socket=False),
-                               prepared=True)
+                               prepared=True, api=self.api)
 
     def setup(self) -> None:
         self._call(cmd="setup")
@@ -262,6 +286,37 @@ class Psycopg:
             self.conn = None
 
 
+class AsyncPeer:
+    """An asyncio peer from bench_async.py, run on the shared event loop."""
+
+    def __init__(self, key: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.key = key
+        self.info: dict[str, Any] = {}
+        self.d = bp.SyncFacade(ASYNC_PEERS[key](), loop)
+
+    def connect(self, srv: pgserver.PgServer) -> None:
+        self.info = self.d.connect(srv)
+
+    def setup(self) -> None:
+        self.d.setup()
+
+    def supports(self, case: str) -> bool:
+        return bool(self.d.supports(case))
+
+    def check(self, case: str) -> None:
+        self.d.check(case)
+
+    def run(self, case: str, n: int, warm: int) -> list[int]:
+        return list(self.d.run(case, n, warm))
+
+    def backend_pid(self) -> int | None:
+        v = self.info.get("id")
+        return v if isinstance(v, int) and v > 0 else None
+
+    def close(self) -> None:
+        self.d.close()
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -304,7 +359,8 @@ def fmt_ratio(a: float | None, b: float | None) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog=os.environ.get("PYRO_BENCH_PROG", "bench.py"),
-        description="Benchmark pyro_postgres (sync) against pyro-postgres 0.3.1 and psycopg 3.")
+        description="Benchmark pyro_postgres (sync and async) against pyro-postgres 0.3.1, "
+                    "psycopg 3, asyncpg and psqlpy.")
     ap.add_argument("--rounds", type=int, default=None,
                     help="rounds of interleaved blocks (default 7; 3 with --quick)")
     ap.add_argument("--quick", action="store_true",
@@ -315,6 +371,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--json", metavar="FILE", help="also write the raw medians (µs) as JSON")
     ap.add_argument("--drivers", default=",".join(DRIVER_CHOICES),
                     help="comma-separated subset of %s (default: all)" % ",".join(DRIVER_CHOICES))
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--sync-only", action="store_true",
+                   help="only the sync drivers (%s)" % ",".join(SYNC_DRIVERS))
+    g.add_argument("--async-only", action="store_true",
+                   help="only the async drivers (%s)" % ",".join(ASYNC_DRIVERS))
     ap.add_argument("--cases", default=",".join(bp.CASES),
                     help="comma-separated subset of the cases (default: all)")
     ap.add_argument("--peer-path", default=str(DEFAULT_PEER_PATH),
@@ -324,6 +385,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     bad = [d for d in a.driver_keys if d not in DRIVER_CHOICES]
     if bad or not a.driver_keys:
         ap.error(f"--drivers: unknown {bad}; choose from {', '.join(DRIVER_CHOICES)}")
+    a.driver_keys = list(dict.fromkeys(a.driver_keys))
+    if a.sync_only or a.async_only:
+        keep = SYNC_DRIVERS if a.sync_only else ASYNC_DRIVERS
+        a.driver_keys = [d for d in a.driver_keys if d in keep]
+        if not a.driver_keys:
+            ap.error("no driver left: --drivers and --%s-only select disjoint sets"
+                     % ("sync" if a.sync_only else "async"))
     a.case_keys = [c.strip() for c in a.cases.split(",") if c.strip()]
     bad = [c for c in a.case_keys if c not in bp.CASES]
     if bad or not a.case_keys:
@@ -354,14 +422,28 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGHUP, _term)
 
+    # one event loop for all in-process async drivers (each block runs to completion on it)
+    loop = asyncio.new_event_loop() if any(
+        k in ASYNC_DRIVERS and k != "pyro031-async" for k in a.driver_keys) else None
+    if loop is not None:
+        asyncio.set_event_loop(loop)
     drivers: list[Any] = []
     for k in a.driver_keys:
         if k in ("pyro", "pyro-str"):
             drivers.append(LocalPyro(k))
+        elif k == "pyro-async":
+            drivers.append(LocalPyro(k, loop))
         elif k == "pyro031":
             drivers.append(WorkerPyro(k, Path(a.peer_path)))
+        elif k == "pyro031-async":
+            drivers.append(WorkerPyro(k, Path(a.peer_path), api="async"))
+        elif k in ASYNC_PEERS:
+            assert loop is not None
+            drivers.append(AsyncPeer(k, loop))
         else:
             drivers.append(Psycopg(k))
+    # drivers whose package is missing here (psqlpy, asyncpg): n/a with the reason
+    unavailable: dict[str, str] = {}
 
     t_start = time.monotonic()
     log("starting PostgreSQL 18 (postmaster pinned to CPU 0)")
@@ -375,12 +457,23 @@ def main(argv: list[str]) -> int:
         # pin the client; the pyro031 worker, started below, inherits it
         os.sched_setaffinity(0, {client_cpu})
 
-        for d in drivers:
+        for d in list(drivers):
             try:
                 d.connect(srv)
+            except ba.Unavailable as e:
+                why = str(e)
+                hint = os.environ.get("PYRO_BENCH_NA_" + d.key.upper().replace("-", "_"))
+                if hint:
+                    why += f"; {hint}"
+                unavailable[d.key] = why
+                log(f"driver {LABEL[d.key]} unavailable (n/a): {why}")
+                drivers.remove(d)
             except Exception as e:
                 log(f"driver {LABEL[d.key]} failed to connect: {bp.error_text(e)}")
                 return 1
+        if not drivers:
+            log("no driver is available")
+            return 2
         for d in drivers:
             try:
                 d.setup()
@@ -441,6 +534,8 @@ def main(argv: list[str]) -> int:
 
         # ------------------------------------------------------------------ report
         infos = {LABEL[d.key]: d.info for d in drivers}
+        asyncio_impl = (f"; asyncio event loop {type(loop).__module__}.{type(loop).__name__}"
+                        if loop is not None else "")
         facts = [
             f"command: `{cmdline}`",
             f"python: {platform.python_implementation()} {platform.python_version()} "
@@ -459,32 +554,45 @@ def main(argv: list[str]) -> int:
                 for k, v in infos.items()),
             f"method: {a.rounds} rounds, driver order rotated each round, gc.collect() + "
             "warm-up per block, each op timed alone (perf_counter_ns); median µs over all ops"
-            + (" [--quick]" if a.quick else ""),
+            + (" [--quick]" if a.quick else "") + asyncio_impl,
         ]
         print()
         for f in facts:
             print(f"- {f}")
         print()
-        shown = [k for k in ("pyro", "pyro-str", "pyro031", "psycopg")]
-        print("| case | " + " | ".join(LABEL[k] for k in shown)
-              + " | pyro/psycopg | pyro/pyro031 |")
-        print("|---|" + "---:|" * (len(shown) + 2))
-        for c in a.case_keys:
-            m = med[c]
-            cells = []
-            for k in shown:
-                if k not in m:
-                    cells.append("—")
-                elif (k, c) in errors:
-                    cells.append("error")
-                else:
-                    cells.append(fmt_us(m[k]))
-            print(f"| {c} | " + " | ".join(cells) + " | "
-                  + fmt_ratio(m.get("pyro"), m.get("psycopg")) + " | "
-                  + fmt_ratio(m.get("pyro"), m.get("pyro031")) + " |")
-        print()
+        def table(title: str, shown: tuple[str, ...],
+                  ratios: list[tuple[str, str]]) -> None:
+            print(f"**{title}**")
+            print()
+            print("| case | " + " | ".join(LABEL[k] for k in shown) + " | "
+                  + " | ".join(f"{LABEL[x]}/{LABEL[y]}" for x, y in ratios) + " |")
+            print("|---|" + "---:|" * (len(shown) + len(ratios)))
+            for c in a.case_keys:
+                m = med[c]
+                cells = []
+                for k in shown:
+                    if k in unavailable:
+                        cells.append("n/a")
+                    elif k not in m:
+                        cells.append("—")
+                    elif (k, c) in errors:
+                        cells.append("error")
+                    else:
+                        cells.append(fmt_us(m[k]))
+                print(f"| {c} | " + " | ".join(cells) + " | "
+                      + " | ".join(fmt_ratio(m.get(x), m.get(y)) for x, y in ratios) + " |")
+            print()
+
+        selected = set(a.driver_keys)
+        if selected & set(SYNC_DRIVERS):
+            table("sync API", SYNC_DRIVERS, [("pyro", "psycopg"), ("pyro", "pyro031")])
+        if selected & set(ASYNC_DRIVERS):
+            table("async API (asyncio)", ASYNC_DRIVERS,
+                  [("pyro-async", "asyncpg"), ("pyro-async", "pyro031-async")])
         print("µs per operation (median); ratios < 1 mean pyro is faster; "
-              "n/a = not supported, — = driver not selected")
+              "n/a = not supported or not available, — = driver not selected")
+        for k, why in unavailable.items():
+            print(f"- n/a: {LABEL[k]}: {why}")
         if errors:
             print()
             for (k, c), msg in sorted(errors.items()):
@@ -504,9 +612,15 @@ def main(argv: list[str]) -> int:
                 "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
                             "kernel": platform.release()},
                 "drivers": {LABEL[d.key]: d.info for d in drivers},
+                "sync_drivers": [LABEL[k] for k in a.driver_keys if k in SYNC_DRIVERS],
+                "async_drivers": [LABEL[k] for k in a.driver_keys if k in ASYNC_DRIVERS],
+                "unavailable": {LABEL[k]: why for k, why in unavailable.items()},
                 "backend_cpus": backends,
                 "unit": "us",
-                "medians": {c: {LABEL[k]: v for k, v in med[c].items()} for c in a.case_keys},
+                "medians": {c: {LABEL[k]: v for k, v in med[c].items()
+                                if k in SYNC_DRIVERS} for c in a.case_keys},
+                "async_medians": {c: {LABEL[k]: v for k, v in med[c].items()
+                                      if k in ASYNC_DRIVERS} for c in a.case_keys},
                 "ops": {c: {LABEL[k]: v for k, v in nops[c].items()} for c in a.case_keys},
                 "errors": {f"{LABEL[k]} / {c}": msg for (k, c), msg in errors.items()},
                 "elapsed_s": round(elapsed, 1),
@@ -520,6 +634,12 @@ def main(argv: list[str]) -> int:
                 d.close()
             except Exception:
                 pass
+        if loop is not None:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            except Exception:
+                pass
+            loop.close()
         srv.stop()
 
 

@@ -12,7 +12,8 @@ Used two ways:
   its (private) stdout; its timings are taken in its own process with the same code
   as the in-process driver:
 
-      {"cmd": "connect", "url": U, "prepared": true}  -> {"ok": true, "info": {...}}
+      {"cmd": "connect", "url": U, "prepared": true,
+       "api": "sync"|"async"}                          -> {"ok": true, "info": {...}}
       {"cmd": "setup"}                                 -> {"ok": true}
       {"cmd": "supports", "case": C}                   -> {"ok": true, "value": bool}
       {"cmd": "check", "case": C}                      -> {"ok": true}
@@ -21,12 +22,18 @@ Used two ways:
 
   Failures answer {"ok": false, "error": "Type: message"}.
 
+  With ``"api": "async"`` the worker drives ``pyro_postgres.async_`` instead: it makes
+  one asyncio event loop and runs every command to completion on it, so each op is
+  timed around ``await op()`` inside the running loop (:func:`atime_block`).
+
 Standard library only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import inspect
 import json
 import os
 import sys
@@ -128,6 +135,26 @@ def time_block(op: Callable[[], Any], n: int, warm: int) -> list[int]:
     return out
 
 
+async def atime_block(op: Callable[[], Any], n: int, warm: int) -> list[int]:
+    """The async twin of :func:`time_block`: ``op()`` returns an awaitable; each
+    ``await op()`` is timed alone, inside the running event loop."""
+    for _ in range(warm):
+        await op()
+    gc.collect()
+    out = [0] * n
+    clock = time.perf_counter_ns
+    for j in range(n):
+        t0 = clock()
+        await op()
+        out[j] = clock() - t0
+    return out
+
+
+async def maybe_await(v: Any) -> Any:
+    """``id()``/``server_version()`` are coroutines in some async APIs, plain in others."""
+    return (await v) if inspect.isawaitable(v) else v
+
+
 def error_text(e: BaseException) -> str:
     msg = str(e).strip().replace("\n", " | ")
     return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
@@ -218,6 +245,103 @@ class PyroDriver:
             self.conn = None
 
 
+class AsyncPyroDriver:
+    """The same workload on a ``pyro_postgres.async_``-API driver (``await Conn.new(url)``;
+    every I/O method awaited). ``prepared`` as in :class:`PyroDriver`."""
+
+    def __init__(self, async_module: Any, prepared: bool = True) -> None:
+        self.mod = async_module
+        self.prepared = prepared
+        self.conn: Any = None
+        self.stmts: dict[str, Any] = {}
+
+    async def connect(self, url: str) -> dict[str, Any]:
+        self.conn = await self.mod.Conn.new(url)
+        info: dict[str, Any] = {}
+        for attr in ("server_version", "id"):
+            try:
+                info[attr] = await maybe_await(getattr(self.conn, attr)())
+            except Exception as e:  # informational only
+                info[attr] = f"? ({error_text(e)})"
+        return info
+
+    async def _stmt(self, name: str) -> Any:
+        if not self.prepared:
+            return sql(name, "$")
+        st = self.stmts.get(name)
+        if st is None:
+            st = self.stmts[name] = await self.conn.prepare(sql(name, "$"))
+        return st
+
+    async def setup(self) -> None:
+        c = self.conn
+        await c.query_drop("DROP TABLE IF EXISTS benchmark_test")
+        await c.query_drop(CREATE_SQL)
+        ins = await c.prepare(sql("insert", "$"))  # untimed; plain per-row inserts
+        for r in TABLE_DATA:
+            await c.exec_drop(ins, r)
+        n = (await c.query_first("SELECT count(*) FROM benchmark_test"))[0]
+        assert int(n) == TABLE_ROWS, f"table has {n} rows after setup"
+
+    async def supports(self, case: str) -> bool:
+        if case == "bulk_insert_10000":
+            return hasattr(self.conn, "exec_batch")
+        return True
+
+    async def op(self, case: str) -> Callable[[], Any]:
+        name, params = statement_for(case)
+        st = await self._stmt(name)
+        c = self.conn
+        if case == "bulk_insert_10000":
+            batch = c.exec_batch
+            return lambda: batch(st, params)
+        if case == "insert_1":
+            drop = c.exec_drop
+            return lambda: drop(st, params)
+        ex = c.exec
+        return lambda: ex(st, params)
+
+    async def reset(self, case: str) -> None:
+        if case in INSERT_CASES:
+            for q in RESET_SQL:
+                await self.conn.query_drop(q)
+
+    async def check(self, case: str) -> None:
+        rows = await (await self.op(case))()
+        check_result(case, rows)
+        await self.reset(case)
+
+    async def run(self, case: str, n: int, warm: int) -> list[int]:
+        op = await self.op(case)
+        try:
+            return await atime_block(op, n, warm)
+        finally:
+            await self.reset(case)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            try:
+                await self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+
+class SyncFacade:
+    """Runs an async driver's methods to completion on one event loop, so it can be
+    called like a sync driver (the loop is running for the whole of each call)."""
+
+    def __init__(self, driver: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.d = driver
+        self.loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        f = getattr(self.d, name)
+        if not inspect.iscoroutinefunction(f):
+            return f
+        return lambda *a, **kw: self.loop.run_until_complete(f(*a, **kw))
+
+
 # --------------------------------------------------------------------------- worker
 
 
@@ -228,7 +352,8 @@ def _worker(path: str) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     inp = sys.stdin
-    driver: PyroDriver | None = None
+    driver: Any = None
+    loop: asyncio.AbstractEventLoop | None = None
 
     def reply(**kw: Any) -> None:
         proto.write(json.dumps(kw) + "\n")
@@ -238,6 +363,12 @@ def _worker(path: str) -> int:
         sys.path.insert(0, os.path.abspath(path))
         import pyro_postgres  # noqa: F401  (the copy under `path`)
         import pyro_postgres.sync as sync_mod
+        async_mod: Any = None
+        async_err = ""
+        try:
+            import pyro_postgres.async_ as async_mod
+        except ImportError as e:
+            async_err = error_text(e)
         where = os.path.dirname(os.path.abspath(pyro_postgres.__file__))
         if not where.startswith(os.path.abspath(path) + os.sep):
             raise ImportError(f"pyro_postgres imported from {where}, not from {path}")
@@ -261,7 +392,17 @@ def _worker(path: str) -> int:
             if cmd == "quit":
                 break
             if cmd == "connect":
-                driver = PyroDriver(sync_mod, prepared=req.get("prepared", True))
+                if driver is not None:
+                    raise RuntimeError("already connected")
+                prepared = req.get("prepared", True)
+                if req.get("api", "sync") == "async":
+                    if async_mod is None:
+                        raise ImportError(f"cannot import pyro_postgres.async_: {async_err}")
+                    loop = asyncio.new_event_loop()
+                    asyncio.set_event_loop(loop)
+                    driver = SyncFacade(AsyncPyroDriver(async_mod, prepared), loop)
+                else:
+                    driver = PyroDriver(sync_mod, prepared=prepared)
                 info = driver.connect(req["url"])
                 info.update(version=ver, module=where, pid=os.getpid(),
                             affinity=sorted(os.sched_getaffinity(0)))
@@ -284,6 +425,13 @@ def _worker(path: str) -> int:
             reply(ok=False, error=error_text(e))
     if driver is not None:
         driver.close()
+    if loop is not None:
+        loop.close()
+        # Skip interpreter finalization: the 0.3.1 wheel's Tokio threads can still take
+        # the GIL then ("Fatal Python error: PyGILState_Release ... finalizing").
+        proto.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
