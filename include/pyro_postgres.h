@@ -112,6 +112,10 @@ PyroStatus pyro_conn_connect_fed(uint32_t handle,
                                  uint32_t endpoint_len,
                                  uint32_t tcp);
 
+// The CancelRequest message for this session (its backend pid and secret key) in the out
+// area, for a caller that sends it over a connection of its own (asyncio).
+PyroStatus pyro_conn_cancel_message(uint32_t handle);
+
 // Hands bytes read from the server to a fed session and goes on with its operation.
 //
 // # Safety

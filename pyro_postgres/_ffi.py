@@ -90,6 +90,7 @@ class _Lib:
         self.conn_connect = declare("pyro_conn_connect", status, u32, c_char_p, u32)
         self.conn_connect_fed = declare("pyro_conn_connect_fed", status, u32, c_char_p, u32, c_char_p, u32, u32)
         self.conn_feed = declare("pyro_conn_feed", status, u32, c_char_p, u32)
+        self.conn_cancel_message = declare("pyro_conn_cancel_message", status, u32)
         self.conn_set_result_buffer = declare("pyro_conn_set_result_buffer", status, u32, c_void_p, u32)
         self.conn_prepare = declare("pyro_conn_prepare", status, u32, c_char_p, u32, u32)
         self.conn_portal_open = declare("pyro_conn_portal_open", status, u32, u32, c_char_p, u32, c_char_p, u32)

@@ -7,9 +7,9 @@ Requests are built and results interpreted exactly as in ``pyro_postgres.sync``.
 
 Calls on one connection are queued in order (an ``asyncio.Lock``): ``asyncio.gather`` of
 several queries on one connection runs them one after another, never interleaved.
-Cancelling a call half-way (``task.cancel()``, ``asyncio.wait_for``) closes the connection,
-because the replies still due can no longer be matched; the cancelled call raises
-``CancelledError`` and later calls ``ConnectionClosedError``.
+Cancelling a call half-way (``task.cancel()``, ``asyncio.wait_for``, a call's ``timeout=``)
+sends the server a CancelRequest and reads the rest of the statement's replies, so the
+connection stays in step and usable; if that fails within ten seconds it is closed.
 """
 
 from __future__ import annotations
@@ -57,13 +57,16 @@ class _Wire(asyncio.Protocol):
     engine in one call, the bytes it answers with go straight out, and the call waiting
     for the reply is woken only when the engine needs no more input."""
 
-    __slots__ = ("conn", "transport", "waiter", "lost")
+    __slots__ = ("conn", "transport", "waiter", "lost", "status")
 
     def __init__(self) -> None:
         self.conn: Conn | None = None
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[int] | None = None
         self.lost: BaseException | None = None
+        # The engine's answer to the last chunk fed, kept for a call whose waiter was
+        # cancelled in the meantime.
+        self.status = _NEED_IO
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -73,6 +76,7 @@ class _Wire(asyncio.Protocol):
         if conn is None:
             return
         status = conn._lib.conn_feed(conn._h, data, len(data))
+        self.status = status
         conn._flush_send()
         waiter = self.waiter
         if status != _NEED_IO and waiter is not None and not waiter.done():
@@ -104,7 +108,7 @@ class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
     __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_wire", "_finalizer",
-                 "_info", "_tx", "_loop", "_owner", "_guard", "__weakref__")
+                 "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
@@ -118,6 +122,7 @@ class Conn:
     _loop: asyncio.AbstractEventLoop
     _owner: asyncio.Task[Any] | None
     _guard: Any
+    _cancel_target: tuple[str, Any, Any]
 
     def __init__(self) -> None:
         raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
@@ -166,6 +171,7 @@ class Conn:
             where = opts._socket or f"{opts._host}:{opts._port}"
             raise TransportError(f"cannot connect to {where}: {e}") from None
         self._wire = wire
+        self._cancel_target = ("unix", opts._socket, None) if opts._socket else ("tcp", opts._host, opts._port)
         self._guard = _exit_guard(wire)
         await self._guard.__anext__()
         if opts._socket:
@@ -208,10 +214,12 @@ class Conn:
                 raise ConnectionClosedError(f"the connection was lost: {wire.lost}")
             waiter = self._loop.create_future()
             wire.waiter = waiter
+            wire.status = _NEED_IO
             try:
                 status = await waiter
             except asyncio.CancelledError:
-                self._break()
+                wire.waiter = None
+                await self._cancel_and_drain()
                 raise
             except ConnectionClosedError:
                 self._break()
@@ -219,6 +227,49 @@ class Conn:
             finally:
                 wire.waiter = None
         return status
+
+    async def _cancel_and_drain(self) -> None:
+        """The waiting call was cancelled: ask the server to cancel the statement (a
+        CancelRequest over a connection of its own), then read the rest of the replies
+        and drop them, so the connection stays in step and usable. If that fails or takes
+        over ten seconds, the connection is closed instead."""
+        try:
+            await asyncio.wait_for(self._cancel_then_read_to_end(), 10)
+        except BaseException:
+            self._break()
+
+    async def _cancel_then_read_to_end(self) -> None:
+        wire = self._wire
+        status = wire.status
+        if status == _NEED_IO:
+            if self._lib.conn_cancel_message(self._h) != _OK:
+                raise ConnectionClosedError("no cancel key")
+            message = _string_at(self._out.data, self._out.len)
+            kind, where, port = self._cancel_target
+            if kind == "unix":
+                reader, writer = await asyncio.open_unix_connection(where)
+            else:
+                reader, writer = await asyncio.open_connection(where, port)
+            writer.write(message)
+            await writer.drain()
+            await reader.read()  # the server closes it once the request is handled
+            writer.close()
+            # Replies may have arrived meanwhile, with no call waiting for them.
+            status = wire.status
+        while True:
+            while status == _NEED_IO:
+                if wire.lost is not None:
+                    raise ConnectionClosedError("the connection was lost")
+                waiter = self._loop.create_future()
+                wire.waiter = waiter
+                try:
+                    status = await waiter
+                finally:
+                    wire.waiter = None
+            if status != _OK_PARTIAL:
+                return
+            status = self._lib.conn_resume(self._h)
+            self._flush_send()
 
     def _break(self) -> None:
         """The replies can no longer be matched: close the session."""
@@ -260,7 +311,9 @@ class Conn:
         if asyncio.get_running_loop() is not self._loop:
             raise IncorrectApiUsageError("this connection belongs to another event loop")
 
-    async def _call(self, mode: int, fn: Any, *args: Any) -> Any:
+    async def _call(self, mode: int, fn: Any, *args: Any, timeout: float | None = None) -> Any:
+        if timeout is not None:
+            return await asyncio.wait_for(self._call(mode, fn, *args), timeout)
         async with self._exclusive():
             return await self._complete(fn(self._h, *args), mode)
 
@@ -294,44 +347,54 @@ class Conn:
 
     # -- queries --------------------------------------------------------------------
 
-    async def _query(self, sql: str, mode: int) -> Any:
+    # Every call takes ``timeout=`` (seconds): when it expires the statement is cancelled
+    # on the server, the connection stays usable, and asyncio.TimeoutError is raised;
+    # cancelling the calling task does the same.
+
+    async def _query(self, sql: str, mode: int, timeout: float | None) -> Any:
         if not isinstance(sql, str):
             raise IncorrectApiUsageError(f"the SQL must be a str, not {type(sql).__name__}")
         raw = sql.encode()
-        return await self._call(mode, self._lib.conn_query, raw, len(raw), mode)
+        return await self._call(mode, self._lib.conn_query, raw, len(raw), mode, timeout=timeout)
 
-    async def query(self, sql: str, *, as_dict: bool = False) -> list[Any]:
+    async def query(self, sql: str, *, as_dict: bool = False, timeout: float | None = None) -> list[Any]:
         """Simple query: rows of every result set (see ``sync.Conn.query``)."""
-        return await self._query(sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return await self._query(sql, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES, timeout)  # type: ignore[no-any-return]
 
-    async def query_first(self, sql: str, *, as_dict: bool = False) -> Any:
-        return await self._query(sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+    async def query_first(self, sql: str, *, as_dict: bool = False, timeout: float | None = None) -> Any:
+        return await self._query(sql, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE, timeout)
 
-    async def query_drop(self, sql: str) -> int:
-        return await self._query(sql, _DROP)  # type: ignore[no-any-return]
+    async def query_drop(self, sql: str, *, timeout: float | None = None) -> int:
+        return await self._query(sql, _DROP, timeout)  # type: ignore[no-any-return]
 
-    async def _exec(self, stmt: StatementLike, params: Params, mode: int) -> Any:
+    async def _exec(self, stmt: StatementLike, params: Params, mode: int, timeout: float | None) -> Any:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
-        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode)
+        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
 
-    async def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
+    async def exec(
+        self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
+    ) -> list[Any]:
         """Extended query with parameters typed by the server (see ``sync.Conn.exec``)."""
-        return await self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+        return await self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES, timeout)  # type: ignore[no-any-return]
 
-    async def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
-        return await self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+    async def exec_first(
+        self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
+    ) -> Any:
+        return await self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE, timeout)
 
-    async def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
-        return await self._exec(stmt, params, _DROP)  # type: ignore[no-any-return]
+    async def exec_drop(self, stmt: StatementLike, params: Params = (), *, timeout: float | None = None) -> int:
+        return await self._exec(stmt, params, _DROP, timeout)  # type: ignore[no-any-return]
 
-    async def exec_batch(self, stmt: StatementLike, params_list: Sequence[Sequence[Any]] = ()) -> None:
+    async def exec_batch(
+        self, stmt: StatementLike, params_list: Sequence[Sequence[Any]] = (), *, timeout: float | None = None
+    ) -> None:
         """Many parameter sets, pipelined (see ``sync.Conn.exec_batch``)."""
         raw, count = _encode_batch(params_list)
         if count == 0:
             return
         sid, sql = self._statement(stmt)
-        await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+        await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
 
     async def prepare(self, sql: str) -> PreparedStatement:
         return (await self.prepare_batch([sql]))[0]

@@ -106,16 +106,31 @@ async def test_transaction_rollback_and_isolation(url: str) -> None:
     await conn.close()
 
 
-async def test_cancelling_a_call_closes_the_connection(url: str) -> None:
+async def test_cancelling_a_call_cancels_the_statement(url: str) -> None:
+    conn = await Conn.new(url)
+    start = asyncio.get_running_loop().time()
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(conn.query("SELECT pg_sleep(30)"), 0.2)
+    assert asyncio.get_running_loop().time() - start < 10
+    # The server cancelled the statement; the connection is in step and usable.
+    assert await conn.query("SELECT 1") == [(1,)]
+    task = asyncio.ensure_future(conn.exec("SELECT pg_sleep($1)", (30,)))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await conn.exec_first("SELECT $1::int", (5,)) == (5,)
+    await conn.close()
+
+
+async def test_per_call_timeout(url: str) -> None:
     conn = await Conn.new(url)
     with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(conn.query("SELECT pg_sleep(5)"), 0.2)
-    with pytest.raises(ConnectionClosedError):
-        await conn.query("SELECT 1")
+        await conn.exec_drop("SELECT pg_sleep(30)", timeout=0.2)
+    assert await conn.query_first("SELECT 2", timeout=5) == (2,)
+    rows = await conn.exec("SELECT g FROM generate_series(1, 300000) g", timeout=30)
+    assert len(rows) == 300000
     await conn.close()
-    other = await Conn.new(url)
-    assert await other.query_first("SELECT 1") == (1,)
-    await other.close()
 
 
 async def test_notices_are_logged(url: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -96,6 +96,7 @@ struct ConnState {
     /// For results produced without a live session (errors, info).
     scratch: PickleWriter,
     notices: Vec<Vec<(u8, String)>>,
+    cancel_message: Vec<u8>,
 }
 
 struct ConnEntry {
@@ -331,6 +332,7 @@ pub extern "C" fn pyro_conn_new() -> u32 {
                 closed_reason: Some("the connection is not open yet".into()),
                 scratch: PickleWriter::new(),
                 notices: Vec::new(),
+                cancel_message: Vec::new(),
             }),
             out: UnsafeCell::new(PyroOut {
                 data: std::ptr::null(),
@@ -531,6 +533,26 @@ pub unsafe extern "C" fn pyro_conn_connect_fed(
             }
             Err(e) => fail(&entry, state, &e),
         }
+    })
+}
+
+/// The CancelRequest message for this session (its backend pid and secret key) in the out
+/// area, for a caller that sends it over a connection of its own (asyncio).
+#[no_mangle]
+pub extern "C" fn pyro_conn_cancel_message(handle: u32) -> PyroStatus {
+    ffi_guard(|| {
+        let Some(entry) = lookup(handle) else { return PyroStatus::BadHandle };
+        let mut guard = lock(&entry.state);
+        let state = &mut *guard;
+        let Some(conn) = state.conn.as_ref() else {
+            return fail(&entry, state, &ClientError::Closed("the connection is not open".into()));
+        };
+        let info = &conn.client.info;
+        let mut msg = Vec::new();
+        pyro_protocol::frontend::cancel_request(&mut msg, info.pid, &info.secret_key);
+        state.cancel_message = msg;
+        set_out(&entry, &state.cancel_message, 0, true, 0);
+        PyroStatus::Ok
     })
 }
 
