@@ -20,6 +20,8 @@ import marshal
 import pickle
 import socket
 import sys
+from asyncio import get_running_loop as _running_loop
+from collections import deque
 import weakref
 from typing import Any, Callable, Sequence, Union
 
@@ -107,14 +109,15 @@ _DROP = _ffi.DROP
 class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
-    __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_lock", "_wire", "_finalizer",
+    __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_busy", "_waiters", "_wire", "_finalizer",
                  "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
     _buf: bytearray
     _lib: Any
-    _lock: asyncio.Lock
+    _busy: bool
+    _waiters: deque[asyncio.Future[None]]
     _wire: _Wire
     _finalizer: weakref.finalize
     _info: dict[str, Any] | None
@@ -151,7 +154,8 @@ class Conn:
         self._h = handle.h
         self._out = handle.out
         self._buf = handle.buf
-        self._lock = asyncio.Lock()
+        self._busy = False
+        self._waiters = deque()
         self._info = None
         self._tx = None
         self._owner = None
@@ -197,11 +201,14 @@ class Conn:
     # -- plumbing -------------------------------------------------------------------
 
     def _flush_send(self) -> None:
+        """Writes what the engine asked to send, once (the out area is marked sent)."""
         out = self._out
-        if out.send_len:
+        n = out.send_len
+        if n:
+            out.send_len = 0
             transport = self._wire.transport
             if transport is not None:
-                transport.write(_string_at(out.send_data, out.send_len))
+                transport.write(_string_at(out.send_data, n))
 
     async def _drive(self, status: int) -> int:
         """Sends what a started call asks for and waits until the engine, fed by the
@@ -283,7 +290,10 @@ class Conn:
         out = self._out
         rows: Any = None
         while True:
-            status = await self._drive(status)
+            if status == _NEED_IO:
+                status = await self._drive(status)
+            else:
+                self._flush_send()
             if status != _OK_PARTIAL:
                 break
             part = _read_out(out)
@@ -311,23 +321,70 @@ class Conn:
         if asyncio.get_running_loop() is not self._loop:
             raise IncorrectApiUsageError("this connection belongs to another event loop")
 
+    # One call at a time per connection. A call takes the connection's turn (at once when
+    # it is free, else in arrival order) and gives it to the next waiting call when done.
+    # This is asyncio.Lock's job, done without its per-call coroutines; `_owner` is the
+    # task inside an exec_iter callback, whose own calls would otherwise wait on itself.
+
     async def _call(self, mode: int, fn: Any, *args: Any, timeout: float | None = None) -> Any:
         if timeout is not None:
             return await asyncio.wait_for(self._call(mode, fn, *args), timeout)
-        async with self._exclusive():
-            return await self._complete(fn(self._h, *args), mode)
+        if _running_loop() is not self._loop:
+            raise IncorrectApiUsageError("this connection belongs to another event loop")
+        if self._busy:
+            await self._take_turn()
+        else:
+            self._busy = True
+        try:
+            # The common case inline (each extra coroutine layer costs on every resume);
+            # chunked results, notices, large results and errors go to _complete.
+            status = fn(self._h, *args)
+            out = self._out
+            if status == _NEED_IO:
+                status = await self._drive(status)
+            elif out.send_len:
+                self._flush_send()
+            if status == _OK_MARSHAL:
+                return _mloads(self._buf)
+            if status == _OK:
+                return _loads(self._buf) if mode != _DROP else out.value
+            return await self._complete(status, mode)
+        finally:
+            self._give_turn()
 
-    def _exclusive(self) -> _Exclusive:
-        """The connection's lock, for this task. Other tasks queue; the task that holds it
-        (inside an exec_iter callback) gets a clear error instead of waiting on itself."""
-        self._check_loop()
-        task = asyncio.current_task()
-        if self._owner is not None and self._owner is task:
+    async def _take_turn(self) -> None:
+        if self._owner is not None and self._owner is asyncio.current_task():
             raise IncorrectApiUsageError(
                 "this connection is busy in an exec_iter callback of this task: use the portal, "
                 "or another connection"
             )
-        return _Exclusive(self, task)
+        waiter = self._loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give_turn()  # handed the turn while being cancelled: pass it on
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
+
+    def _give_turn(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the turn passes on; the connection stays busy
+                return
+        self._busy = False
+
+    def _exclusive(self) -> _Turn:
+        """The connection's turn, as an ``async with`` block."""
+        self._check_loop()
+        return _Turn(self)
 
     def _statement(self, stmt: StatementLike) -> tuple[int, bytes]:
         if type(stmt) is str:
@@ -367,24 +424,27 @@ class Conn:
     async def query_drop(self, sql: str, *, timeout: float | None = None) -> int:
         return await self._query(sql, _DROP, timeout)  # type: ignore[no-any-return]
 
-    async def _exec(self, stmt: StatementLike, params: Params, mode: int, timeout: float | None) -> Any:
-        sid, sql = self._statement(stmt)
-        p = _encode_params(params)
-        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
-
     async def exec(
         self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
     ) -> list[Any]:
         """Extended query with parameters typed by the server (see ``sync.Conn.exec``)."""
-        return await self._exec(stmt, params, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES, timeout)  # type: ignore[no-any-return]
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
+        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
 
     async def exec_first(
         self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
     ) -> Any:
-        return await self._exec(stmt, params, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE, timeout)
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        mode = _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE
+        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
 
     async def exec_drop(self, stmt: StatementLike, params: Params = (), *, timeout: float | None = None) -> int:
-        return await self._exec(stmt, params, _DROP, timeout)  # type: ignore[no-any-return]
+        sid, sql = self._statement(stmt)
+        p = _encode_params(params)
+        return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
 
     async def exec_batch(
         self, stmt: StatementLike, params_list: Sequence[Sequence[Any]] = (), *, timeout: float | None = None
@@ -424,12 +484,14 @@ class Conn:
         async with self._exclusive():
             await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
             portal = UnnamedPortal._new(self)
+            self._owner = asyncio.current_task()
             try:
                 result = callback(portal)
                 if inspect.isawaitable(result):
                     result = await result
                 return result
             finally:
+                self._owner = None
                 portal._conn = None
                 if not self.is_closed():
                     status = self._lib.conn_portal_close(self._h)
@@ -497,20 +559,21 @@ class Conn:
         await self.close()
 
 
-class _Exclusive:
-    __slots__ = ("_conn", "_task")
+class _Turn:
+    __slots__ = ("_conn",)
 
-    def __init__(self, conn: Conn, task: asyncio.Task[Any] | None) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
-        self._task = task
 
     async def __aenter__(self) -> None:
-        await self._conn._lock.acquire()
-        self._conn._owner = self._task
+        conn = self._conn
+        if conn._busy:
+            await conn._take_turn()
+        else:
+            conn._busy = True
 
     async def __aexit__(self, *exc: object) -> None:
-        self._conn._owner = None
-        self._conn._lock.release()
+        self._conn._give_turn()
 
 
 class UnnamedPortal:
