@@ -162,3 +162,33 @@ class Jsonb(Json):
     """A parameter sent as ``jsonb``."""
 
     __slots__ = ()
+
+
+def statement_args(stmt: object, owner: Any) -> tuple[int, bytes]:
+    """(prepared statement id, SQL bytes) for a call's statement argument: a str, or a
+    PreparedStatement of the connection whose handle is ``owner``."""
+    if type(stmt) is str:
+        return 0, stmt.encode()
+    if isinstance(stmt, PreparedStatement):
+        if stmt._owner is not owner:
+            from .error import IncorrectApiUsageError
+
+            raise IncorrectApiUsageError("this prepared statement belongs to another connection")
+        return stmt._id, b""
+    if isinstance(stmt, str):
+        return 0, str(stmt).encode()
+    from .error import IncorrectApiUsageError
+
+    raise IncorrectApiUsageError(f"a statement must be a str or a PreparedStatement, not {type(stmt).__name__}")
+
+
+def begin_sql(isolation: IsolationLevel | None, readonly: bool | None) -> str:
+    """The BEGIN statement of a transaction."""
+    sql = "BEGIN"
+    if isolation is not None:
+        sql += " ISOLATION LEVEL " + isolation.as_str()
+    if readonly is True:
+        sql += " READ ONLY"
+    elif readonly is False:
+        sql += " READ WRITE"
+    return sql

@@ -23,6 +23,7 @@ from ._params import encode as _encode_params
 from ._params import check_max_rows as _check_rows_arg
 from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
+from ._types import begin_sql, statement_args
 from .error import (
     ConnectionClosedError,
     Error,
@@ -218,17 +219,7 @@ class Conn:
             return _read_out(self._out)  # type: ignore[no-any-return]
 
     def _statement(self, stmt: StatementLike) -> tuple[int, bytes]:
-        if type(stmt) is str:
-            return 0, stmt.encode()
-        if isinstance(stmt, PreparedStatement):
-            if stmt._owner is not self._handle:
-                raise IncorrectApiUsageError("this prepared statement belongs to another connection")
-            return stmt._id, b""
-        if isinstance(stmt, str):
-            return 0, str(stmt).encode()
-        raise IncorrectApiUsageError(
-            f"a statement must be a str or a PreparedStatement, not {type(stmt).__name__}"
-        )
+        return statement_args(stmt, self._handle)
 
     # -- simple query ---------------------------------------------------------------
 
@@ -659,14 +650,7 @@ class Transaction:
         self._state = "new"
 
     def _begin_sql(self) -> str:
-        sql = "BEGIN"
-        if self._isolation is not None:
-            sql += " ISOLATION LEVEL " + self._isolation.as_str()
-        if self._readonly is True:
-            sql += " READ ONLY"
-        elif self._readonly is False:
-            sql += " READ WRITE"
-        return sql
+        return begin_sql(self._isolation, self._readonly)
 
     def __enter__(self) -> Transaction:
         if self._state != "new":
