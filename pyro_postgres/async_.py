@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import marshal
 import pickle
 import socket
@@ -197,7 +198,24 @@ class Conn:
             transport.close()
             self._finalizer()
             raise
+        if tcp and opts._upgrade_to_unix_socket and ipaddress.ip_address(peer[0].split("%")[0]).is_loopback:
+            return await self._upgraded(opts, peer[1])
         return self
+
+    async def _upgraded(self, opts: Opts, port: int) -> Conn:
+        """The unix-socket upgrade (see the README): ask the server where its socket is and
+        log in there; on any failure keep this TCP session, which stays in step."""
+        try:
+            dirs = (await self.query_first("SHOW unix_socket_directories"))[0]
+            directory = next(d.strip() for d in dirs.split(",") if d.strip() and not d.strip().startswith("@"))
+            unix_opts = opts._copy()
+            unix_opts._socket = f"{directory.rstrip('/')}/.s.PGSQL.{port}"
+            unix_opts._upgrade_to_unix_socket = False
+            other = await Conn.new(unix_opts)
+        except (Exception, StopIteration):
+            return self
+        await self.close()
+        return other
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -306,3 +306,14 @@ async def test_pipeline(url: str) -> None:
         p.exec("SELECT 'unclaimed'")
     assert await conn.query("SELECT id FROM ap ORDER BY id") == [(3,)]
     await conn.close()
+
+
+async def test_upgrade_to_unix_socket(pg_server) -> None:
+    conn = await Conn.new(pg_server.url("postgres", upgrade_to_unix_socket=True))
+    assert await conn.query_first("SELECT inet_client_addr()") == (None,)
+    await conn.close()
+    # A role that may not read unix_socket_directories stays on TCP, in step.
+    conn = await Conn.new(pg_server.url("pyro_nopriv", upgrade_to_unix_socket=True))
+    assert await conn.query_first("SELECT 41 + 1") == (42,)
+    assert await conn.query_first("SELECT inet_client_addr() IS NOT NULL") == (True,)
+    await conn.close()
