@@ -467,10 +467,10 @@ class Conn:
         sid, sql = self._statement(stmt)
         await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
 
-    async def prepare(self, sql: str) -> PreparedStatement:
-        return (await self.prepare_batch([sql]))[0]
+    async def prepare(self, sql: str, *, timeout: float | None = None) -> PreparedStatement:
+        return (await self.prepare_batch([sql], timeout=timeout))[0]
 
-    async def prepare_batch(self, sqls: Sequence[str]) -> list[PreparedStatement]:
+    async def prepare_batch(self, sqls: Sequence[str], *, timeout: float | None = None) -> list[PreparedStatement]:
         if isinstance(sqls, str):
             raise IncorrectApiUsageError("prepare_batch() takes a list of SQL strings, not one str")
         texts = list(sqls)
@@ -482,7 +482,7 @@ class Conn:
         if not texts:
             return []
         raw = "\0".join(texts).encode()
-        ids = await self._call(_ffi.ROWS_TUPLES, self._lib.conn_prepare, raw, len(raw), len(texts))
+        ids = await self._call(_ffi.ROWS_TUPLES, self._lib.conn_prepare, raw, len(raw), len(texts), timeout=timeout)
         return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
 
     async def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], Any]) -> Any:
@@ -522,8 +522,8 @@ class Conn:
 
     # -- session --------------------------------------------------------------------
 
-    async def ping(self) -> None:
-        await self._call(_DROP, self._lib.conn_ping)
+    async def ping(self, *, timeout: float | None = None) -> None:
+        await self._call(_DROP, self._lib.conn_ping, timeout=timeout)
 
     def _session_info(self) -> dict[str, Any]:
         status = self._lib.conn_info(self._h)
@@ -633,8 +633,10 @@ class NamedPortal:
         self._complete = False
         return self
 
-    async def exec_collect(self, max_rows: int, *, as_dict: bool = False) -> list[Any]:
+    async def exec_collect(self, max_rows: int, *, as_dict: bool = False, timeout: float | None = None) -> list[Any]:
         """Up to ``max_rows`` more rows (0: the rest)."""
+        if timeout is not None:
+            return await asyncio.wait_for(self.exec_collect(max_rows, as_dict=as_dict), timeout)
         conn = self._conn
         if conn is None:
             raise IncorrectApiUsageError("this portal is closed")
@@ -703,30 +705,30 @@ class Pipeline:
 
     execute = exec
 
-    async def sync(self) -> None:
+    async def sync(self, *, timeout: float | None = None) -> None:
         conn = self._open_conn()
-        await conn._call(_DROP, conn._lib.conn_pipeline_send, 1)
+        await conn._call(_DROP, conn._lib.conn_pipeline_send, 1, timeout=timeout)
 
-    async def flush(self) -> None:
+    async def flush(self, *, timeout: float | None = None) -> None:
         conn = self._open_conn()
-        await conn._call(_DROP, conn._lib.conn_pipeline_send, 0)
+        await conn._call(_DROP, conn._lib.conn_pipeline_send, 0, timeout=timeout)
 
-    async def _claim(self, ticket: Ticket, mode: int) -> Any:
+    async def _claim(self, ticket: Ticket, mode: int, timeout: float | None) -> Any:
         conn = self._open_conn()
         if not isinstance(ticket, Ticket) or ticket._pipeline is not self:
             raise IncorrectApiUsageError("this ticket was not issued by this pipeline")
-        return await conn._call(mode, conn._lib.conn_pipeline_claim, ticket._seq, mode)
+        return await conn._call(mode, conn._lib.conn_pipeline_claim, ticket._seq, mode, timeout=timeout)
 
-    async def claim(self, ticket: Ticket, *, as_dict: bool = False) -> list[Any]:
-        return await self._claim(ticket, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES)  # type: ignore[no-any-return]
+    async def claim(self, ticket: Ticket, *, as_dict: bool = False, timeout: float | None = None) -> list[Any]:
+        return await self._claim(ticket, _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES, timeout)  # type: ignore[no-any-return]
 
     claim_collect = claim
 
-    async def claim_one(self, ticket: Ticket, *, as_dict: bool = False) -> Any:
-        return await self._claim(ticket, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE)
+    async def claim_one(self, ticket: Ticket, *, as_dict: bool = False, timeout: float | None = None) -> Any:
+        return await self._claim(ticket, _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE, timeout)
 
-    async def claim_drop(self, ticket: Ticket) -> None:
-        await self._claim(ticket, _DROP)
+    async def claim_drop(self, ticket: Ticket, *, timeout: float | None = None) -> None:
+        await self._claim(ticket, _DROP, timeout)
 
     def pending_count(self) -> int:
         if self._state != "open":

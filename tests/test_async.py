@@ -317,3 +317,20 @@ async def test_upgrade_to_unix_socket(pg_server) -> None:
     assert await conn.query_first("SELECT 41 + 1") == (42,)
     assert await conn.query_first("SELECT inet_client_addr() IS NOT NULL") == (True,)
     await conn.close()
+
+
+async def test_timeouts_on_the_other_calls(url: str) -> None:
+    conn = await Conn.new(url)
+    stmt = await conn.prepare("SELECT pg_sleep($1)", timeout=5)
+    await conn.ping(timeout=5)
+    async with conn.pipeline() as p:
+        t = p.exec(stmt, (30,))
+        with pytest.raises(asyncio.TimeoutError):
+            await p.claim_drop(t, timeout=0.2)
+        t2 = p.exec("SELECT 7")
+        assert await p.claim(t2, timeout=5) == [(7,)]
+    async with conn.tx() as tx:
+        portal = await tx.exec_portal("SELECT g FROM generate_series(1, 3) g")
+        assert await portal.exec_collect(0, timeout=5) == [(1,), (2,), (3,)]
+    assert await conn.query_first("SELECT 'still usable'") == ("still usable",)
+    await conn.close()
