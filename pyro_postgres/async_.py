@@ -33,13 +33,12 @@ from ._params import encode as _encode_params
 from ._params import check_max_rows
 from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
-from ._types import begin_sql, statement_args
+from ._transaction import TransactionRules
+from ._types import statement_args
 from .error import (
     ConnectionClosedError,
     IncorrectApiUsageError,
-    TransactionClosedError,
 )
-from .error import lookup as lookup_sqlstate
 
 __all__ = ["Conn", "NamedPortal", "Opts", "Pipeline", "Transaction", "UnnamedPortal"]
 
@@ -741,63 +740,30 @@ class Pipeline:
         return self._conn._lib.conn_pipeline_status(self._conn._h) % 2 == 1
 
 
-class Transaction:
+class Transaction(TransactionRules):
     """``async with conn.tx() as tx:`` — the same rules as ``sync.Transaction``."""
 
-    __slots__ = ("_conn", "_isolation", "_readonly", "_state")
-
-    def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None:
-        if isolation_level is not None and not isinstance(isolation_level, IsolationLevel):
-            isolation_level = IsolationLevel(isolation_level)
-        self._conn = conn
-        self._isolation = isolation_level
-        self._readonly = readonly
-        self._state = "new"
-
-    def _begin_sql(self) -> str:
-        return begin_sql(self._isolation, self._readonly)
+    __slots__ = ()
+    _HOW = "async with conn.tx():"
 
     async def __aenter__(self) -> Transaction:
-        if self._state != "new":
-            if self._state == "open":
-                raise IncorrectApiUsageError("this transaction is already open")
-            raise TransactionClosedError("this transaction has already ended")
-        conn = self._conn
-        if conn._tx is not None:
-            raise IncorrectApiUsageError(
-                "a transaction is already open on this connection; nested conn.tx() is not supported"
-            )
-        await conn.query_drop(self._begin_sql())
-        conn._tx = self
-        self._state = "open"
+        await self._conn.query_drop(self._begin())
+        self._opened()
         return self
 
-    async def _end(self, sql: str) -> None:
-        if self._state == "new":
-            raise IncorrectApiUsageError("the transaction has not started; use it as `async with conn.tx():`")
-        if self._state != "open":
-            raise TransactionClosedError("this transaction has already ended")
-        self._state = "ended"
-        self._conn._tx = None
-        await self._conn.query_drop(sql)
-
     async def commit(self) -> None:
-        failed = self._conn._transaction_status() == "E" if self._state == "open" else False
-        await self._end("COMMIT")
+        failed = self._ending()
+        await self._conn.query_drop("COMMIT")
         if failed:
-            raise lookup_sqlstate("25P02")(
-                "COMMIT failed: an earlier statement failed, so the server rolled the transaction back"
-            )
+            raise self._commit_failed()
 
     async def rollback(self) -> None:
-        await self._end("ROLLBACK")
+        self._ending()
+        await self._conn.query_drop("ROLLBACK")
 
     async def exec_portal(self, query: StatementLike, params: Params = ()) -> NamedPortal:
         """A named portal over ``query`` inside this transaction."""
-        if self._state == "new":
-            raise IncorrectApiUsageError("the transaction has not started; use it as `async with conn.tx() as tx:`")
-        if self._state != "open":
-            raise TransactionClosedError("this transaction has already ended")
+        self._check_open()
         conn = self._conn
         sid, sql = conn._statement(query)
         p = _encode_params(params)

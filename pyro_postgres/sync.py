@@ -23,15 +23,14 @@ from ._params import encode as _encode_params
 from ._params import check_max_rows as _check_rows_arg
 from ._params import encode_batch as _encode_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
-from ._types import begin_sql, statement_args
+from ._transaction import TransactionRules
+from ._types import statement_args
 from .error import (
     ConnectionClosedError,
     Error,
     DatabaseError,
     IncorrectApiUsageError,
-    TransactionClosedError,
 )
-from .error import lookup as lookup_sqlstate
 
 __all__ = ["Conn", "NamedPortal", "Pipeline", "Transaction", "UnnamedPortal"]
 
@@ -631,7 +630,7 @@ class NamedPortal:
                 conn._fail(status)
 
 
-class Transaction:
+class Transaction(TransactionRules):
     """``with conn.tx() as tx:`` — BEGIN on entry; COMMIT on a clean exit, ROLLBACK when an
     exception leaves the block. ``commit()``/``rollback()`` end it early; after that the
     object is closed. A failed COMMIT raises (the work was rolled back by the server).
@@ -639,66 +638,30 @@ class Transaction:
     ``IncorrectApiUsageError`` instead of committing the outer work early.
     """
 
-    __slots__ = ("_conn", "_isolation", "_readonly", "_state")
-
-    def __init__(self, conn: Conn, isolation_level: IsolationLevel | None, readonly: bool | None) -> None:
-        if isolation_level is not None and not isinstance(isolation_level, IsolationLevel):
-            isolation_level = IsolationLevel(isolation_level)
-        self._conn = conn
-        self._isolation = isolation_level
-        self._readonly = readonly
-        self._state = "new"
-
-    def _begin_sql(self) -> str:
-        return begin_sql(self._isolation, self._readonly)
+    __slots__ = ()
 
     def __enter__(self) -> Transaction:
-        if self._state != "new":
-            if self._state == "open":
-                raise IncorrectApiUsageError("this transaction is already open")
-            raise TransactionClosedError("this transaction has already ended")
-        conn = self._conn
-        if conn._tx is not None:
-            raise IncorrectApiUsageError(
-                "a transaction is already open on this connection; nested conn.tx() is not supported"
-            )
-        conn.query_drop(self._begin_sql())
-        conn._tx = self
-        self._state = "open"
+        self._conn.query_drop(self._begin())
+        self._opened()
         return self
-
-    def _end(self, sql: str) -> None:
-        if self._state == "new":
-            raise IncorrectApiUsageError("the transaction has not started; use it as `with conn.tx():`")
-        if self._state != "open":
-            raise TransactionClosedError("this transaction has already ended")
-        self._state = "ended"
-        conn = self._conn
-        conn._tx = None
-        conn.query_drop(sql)
 
     def commit(self) -> None:
         """Commits. Raises if the server refuses (the transaction is then rolled back) —
         including when an earlier statement failed, where the server silently turns
         COMMIT into ROLLBACK."""
-        conn = self._conn
-        failed = conn._transaction_status() == "E" if self._state == "open" else False
-        self._end("COMMIT")
+        failed = self._ending()
+        self._conn.query_drop("COMMIT")
         if failed:
-            raise lookup_sqlstate("25P02")(
-                "COMMIT failed: an earlier statement failed, so the server rolled the transaction back"
-            )
+            raise self._commit_failed()
 
     def rollback(self) -> None:
-        self._end("ROLLBACK")
+        self._ending()
+        self._conn.query_drop("ROLLBACK")
 
     def exec_portal(self, query: StatementLike, params: Params = ()) -> NamedPortal:
         """A named portal over ``query`` inside this transaction; read it with
         ``exec_collect(n)``. Parameters are typed like ``exec``."""
-        if self._state == "new":
-            raise IncorrectApiUsageError("the transaction has not started; use it as `with conn.tx() as tx:`")
-        if self._state != "open":
-            raise TransactionClosedError("this transaction has already ended")
+        self._check_open()
         conn = self._conn
         sid, sql = conn._statement(query)
         p = _encode_params(params)
