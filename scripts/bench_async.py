@@ -27,7 +27,47 @@ def _version(dist: str, mod: Any) -> str:
         return str(getattr(mod, "__version__", "?"))
 
 
-class AsyncpgDriver:
+class _AsyncDriver:
+    """What every async peer does the same way; subclasses say how to run a plain
+    statement (`_simple`) and how to close."""
+
+    conn: Any = None
+
+    async def op(self, case: str) -> Callable[[], Any]:
+        raise NotImplementedError
+
+    async def _simple(self, sql: str) -> None:
+        raise NotImplementedError
+
+    async def _close_conn(self) -> None:
+        await self.conn.close()
+
+    async def reset(self, case: str) -> None:
+        if case in bp.INSERT_CASES:
+            for q in bp.RESET_SQL:
+                await self._simple(q)
+
+    async def check(self, case: str) -> None:
+        bp.check_result(case, await (await self.op(case))())
+        await self.reset(case)
+
+    async def run(self, case: str, n: int, warm: int) -> list[int]:
+        op = await self.op(case)
+        try:
+            return await bp.atime_block(op, n, warm)
+        finally:
+            await self.reset(case)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            try:
+                await self._close_conn()
+            except Exception:
+                pass
+            self.conn = None
+
+
+class AsyncpgDriver(_AsyncDriver):
     """asyncpg: ``$n`` placeholders; ``conn.prepare()``d statements, ``ps.fetch(*params)``;
     bulk through ``conn.executemany``. Rows are ``asyncpg.Record``s."""
 
@@ -72,32 +112,11 @@ class AsyncpgDriver:
         fetch = (await self._stmt(name)).fetch
         return lambda: fetch(*params)
 
-    async def reset(self, case: str) -> None:
-        if case in bp.INSERT_CASES:
-            for q in bp.RESET_SQL:
-                await self.conn.execute(q)
-
-    async def check(self, case: str) -> None:
-        bp.check_result(case, await (await self.op(case))())
-        await self.reset(case)
-
-    async def run(self, case: str, n: int, warm: int) -> list[int]:
-        op = await self.op(case)
-        try:
-            return await bp.atime_block(op, n, warm)
-        finally:
-            await self.reset(case)
-
-    async def close(self) -> None:
-        if self.conn is not None:
-            try:
-                await self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
+    async def _simple(self, sql: str) -> None:
+        await self.conn.execute(sql)
 
 
-class PsycopgAsyncDriver:
+class PsycopgAsyncDriver(_AsyncDriver):
     """psycopg 3 AsyncConnection: C accelerator, autocommit, default prepare_threshold,
     ``%s`` placeholders, one reused cursor; bulk through ``cursor.executemany``."""
 
@@ -148,32 +167,11 @@ class PsycopgAsyncDriver:
             return await fetchall()
         return op
 
-    async def reset(self, case: str) -> None:
-        if case in bp.INSERT_CASES:
-            for q in bp.RESET_SQL:
-                await self.cur.execute(q)
-
-    async def check(self, case: str) -> None:
-        bp.check_result(case, await (await self.op(case))())
-        await self.reset(case)
-
-    async def run(self, case: str, n: int, warm: int) -> list[int]:
-        op = await self.op(case)
-        try:
-            return await bp.atime_block(op, n, warm)
-        finally:
-            await self.reset(case)
-
-    async def close(self) -> None:
-        if self.conn is not None:
-            try:
-                await self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
+    async def _simple(self, sql: str) -> None:
+        await self.cur.execute(sql)
 
 
-class PsqlpyDriver:
+class PsqlpyDriver(_AsyncDriver):
     """psqlpy: one standalone ``psqlpy.connect()`` connection; ``$n`` placeholders;
     ``conn.fetch(sql, params)`` (prepared=True, the default: psqlpy prepares and caches
     the statement) and ``.result(as_tuple=True)`` to turn the rows into Python tuples;
@@ -225,26 +223,8 @@ class PsqlpyDriver:
             return (await fetch(q, args)).result(as_tuple=True)
         return op
 
-    async def reset(self, case: str) -> None:
-        if case in bp.INSERT_CASES:
-            for q in bp.RESET_SQL:
-                await self.conn.execute_batch(q)  # simple protocol (VACUUM)
+    async def _simple(self, sql: str) -> None:
+        await self.conn.execute_batch(sql)  # simple protocol (VACUUM)
 
-    async def check(self, case: str) -> None:
-        bp.check_result(case, await (await self.op(case))())
-        await self.reset(case)
-
-    async def run(self, case: str, n: int, warm: int) -> list[int]:
-        op = await self.op(case)
-        try:
-            return await bp.atime_block(op, n, warm)
-        finally:
-            await self.reset(case)
-
-    async def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
+    async def _close_conn(self) -> None:
+        self.conn.close()
