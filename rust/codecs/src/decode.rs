@@ -119,9 +119,35 @@ enum Kind {
     Unsupported,
 }
 
+/// The commonest column kinds, decoded inline before the general dispatch: in a wide
+/// result the per-cell dispatch costs as much as the decoding itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fast {
+    Int2,
+    Int4,
+    Int8,
+    Float8,
+    Text,
+    No,
+}
+
+impl Fast {
+    fn of(kind: &Kind, format: Format) -> Fast {
+        match (kind, format) {
+            (Kind::Scalar(Scalar::Text), _) => Fast::Text,
+            (Kind::Scalar(Scalar::Int2), Format::Binary) => Fast::Int2,
+            (Kind::Scalar(Scalar::Int4), Format::Binary) => Fast::Int4,
+            (Kind::Scalar(Scalar::Int8), Format::Binary) => Fast::Int8,
+            (Kind::Scalar(Scalar::Float8), Format::Binary) => Fast::Float8,
+            _ => Fast::No,
+        }
+    }
+}
+
 /// Decodes the values of one result column; chosen once, used for every row.
 #[derive(Clone, Debug)]
 pub struct ColumnDecoder {
+    fast: Fast,
     kind: Kind,
     format: Format,
     type_oid: u32,
@@ -144,6 +170,7 @@ impl ColumnDecoder {
             Kind::Unsupported
         };
         ColumnDecoder {
+            fast: Fast::of(&kind, format),
             kind,
             format,
             type_oid,
@@ -191,11 +218,50 @@ impl ColumnDecoder {
         }
     }
 
+    #[inline]
     pub fn decode(&self, value: Option<&[u8]>, w: &mut PickleWriter) -> Result<(), DecodeError> {
         let Some(data) = value else {
             w.none();
             return Ok(());
         };
+        // A value the fast path cannot take (a wrong size, invalid UTF-8) goes on to the
+        // general path, which reports the error.
+        match self.fast {
+            Fast::Int2 => {
+                if let Ok(b) = <[u8; 2]>::try_from(data) {
+                    w.int(i16::from_be_bytes(b) as i64);
+                    return Ok(());
+                }
+            }
+            Fast::Int4 => {
+                if let Ok(b) = <[u8; 4]>::try_from(data) {
+                    w.int(i32::from_be_bytes(b) as i64);
+                    return Ok(());
+                }
+            }
+            Fast::Int8 => {
+                if let Ok(b) = <[u8; 8]>::try_from(data) {
+                    w.int(i64::from_be_bytes(b));
+                    return Ok(());
+                }
+            }
+            Fast::Float8 => {
+                if let Ok(b) = <[u8; 8]>::try_from(data) {
+                    w.float(f64::from_be_bytes(b));
+                    return Ok(());
+                }
+            }
+            Fast::Text => {
+                if w.text(data).is_ok() {
+                    return Ok(());
+                }
+            }
+            Fast::No => {}
+        }
+        self.decode_general(data, w)
+    }
+
+    fn decode_general(&self, data: &[u8], w: &mut PickleWriter) -> Result<(), DecodeError> {
         let result = match &self.kind {
             Kind::Scalar(s) => decode_scalar(*s, self.format, data, w),
             Kind::Array {
@@ -213,7 +279,7 @@ impl ColumnDecoder {
                 }
                 .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
             }
-            Kind::TextAsStr => text_from_bytes(data, self.type_oid).map(|s| w.str(s)),
+            Kind::TextAsStr => w.text(data).map_err(|e| not_utf8(self.type_oid, e)),
             Kind::Unsupported => Err(format!(
                 "no binary decoder for {}; request it in text format",
                 oid::describe(self.type_oid)
@@ -249,7 +315,7 @@ fn decode_scalar(
             .decimal_with(|text| numeric_ascii_from_binary(data, text))
             .map_err(|e| format!("numeric: {e}"))?,
         (Scalar::Numeric, Text) => w.decimal_from_str(text_from_bytes(data, oid::NUMERIC)?),
-        (Scalar::Text, _) => w.str(text_from_bytes(data, oid::TEXT)?),
+        (Scalar::Text, _) => w.text(data).map_err(|e| not_utf8(oid::TEXT, e))?,
         (Scalar::Char, Binary) => w.str(&char_from_binary(data)?),
         (Scalar::Char, Text) => w.str(text_from_bytes(data, oid::CHAR)?),
         (Scalar::Bytea, Binary) => w.bytes(data),
@@ -403,8 +469,11 @@ pub(crate) fn float8_from_text(data: &[u8]) -> Result<f64, String> {
 /// Validates UTF-8 here: the unpickler would otherwise fail the whole result with a
 /// `UnicodeDecodeError` that names no column.
 pub(crate) fn text_from_bytes(data: &[u8], type_oid: u32) -> Result<&str, String> {
-    std::str::from_utf8(data)
-        .map_err(|e| format!("{} value is not valid UTF-8: {e}", oid::describe(type_oid)))
+    std::str::from_utf8(data).map_err(|e| not_utf8(type_oid, e))
+}
+
+fn not_utf8(type_oid: u32, e: std::str::Utf8Error) -> String {
+    format!("{} value is not valid UTF-8: {e}", oid::describe(type_oid))
 }
 
 /// `"char"` is one raw byte; rendered as `charout` prints it (`\ooo` for bytes >= 0x80,

@@ -139,6 +139,8 @@ const M_INT: u8 = b'i';
 const M_LONG: u8 = b'l';
 const M_FLOAT: u8 = b'g';
 const M_UNICODE: u8 = b'u';
+const M_ASCII: u8 = b'a';
+const M_SHORT_ASCII: u8 = b'z';
 const M_BYTES: u8 = b's';
 const M_LIST: u8 = b'[';
 const M_DICT: u8 = b'{';
@@ -341,6 +343,7 @@ impl PickleWriter {
         });
     }
 
+    #[inline]
     pub fn none(&mut self) {
         if self.marshal {
             self.m_value();
@@ -357,6 +360,7 @@ impl PickleWriter {
         self.buf.push(if v { NEWTRUE } else { NEWFALSE });
     }
 
+    #[inline]
     pub fn int(&mut self, v: i64) {
         if self.marshal {
             self.m_value();
@@ -448,6 +452,7 @@ impl PickleWriter {
     }
 
     /// Bit-exact, including NaN payloads and signed zeros.
+    #[inline]
     pub fn float(&mut self, v: f64) {
         if self.marshal {
             self.m_value();
@@ -487,6 +492,32 @@ impl PickleWriter {
             self.buf.extend_from_slice(&(n as u64).to_le_bytes());
         }
         self.buf.extend_from_slice(v);
+    }
+
+    /// A str from text the server sent. ASCII, the common case, needs no UTF-8
+    /// validation, and in a marshal stream it travels as an ASCII string, which
+    /// `marshal.loads` copies instead of decoding.
+    #[inline]
+    pub fn text(&mut self, v: &[u8]) -> Result<(), std::str::Utf8Error> {
+        if !v.is_ascii() {
+            std::str::from_utf8(v)?;
+            self.utf8(v);
+            return Ok(());
+        }
+        if !self.marshal {
+            self.utf8(v);
+            return Ok(());
+        }
+        self.m_value();
+        let n = v.len();
+        if n < 256 {
+            self.buf.extend_from_slice(&[M_SHORT_ASCII, n as u8]);
+        } else {
+            self.buf.push(M_ASCII);
+            self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        self.buf.extend_from_slice(v);
+        Ok(())
     }
 
     pub fn bytes(&mut self, v: &[u8]) {
@@ -792,6 +823,30 @@ mod tests {
             &data,
         );
         assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn server_text_in_both_formats() {
+        both_formats(|w| {
+            w.empty_list();
+            w.mark();
+            for t in ["", "a", "plain ascii", "héllo ✓", "\u{7f}"] {
+                w.text(t.as_bytes()).unwrap();
+            }
+            for n in [255usize, 256, 70_000] {
+                w.text("y".repeat(n).as_bytes()).unwrap();
+            }
+            // an ASCII value memoised and fetched again (as dict keys are)
+            w.text(b"key").unwrap();
+            let k = w.memoize();
+            w.memo_get(k);
+            w.appends();
+        });
+        let mut w = PickleWriter::new();
+        w.reset_marshal();
+        let before = w.as_bytes().len();
+        assert!(w.text(b"bad \xff byte").is_err());
+        assert_eq!(w.as_bytes().len(), before, "nothing is written for invalid UTF-8");
     }
 
     #[test]
