@@ -908,11 +908,16 @@ fn is_range(v: &ParamValue) -> bool {
 fn range_parts<'v, 'a>(
     parts: &'v [ParamValue<'a>],
 ) -> (&'v ParamValue<'a>, &'v ParamValue<'a>, u8) {
+    const NONE: &ParamValue = &ParamValue::None;
     let flags = match parts.get(2) {
         Some(ParamValue::Int(f)) => *f as u8,
         _ => EMPTY,
     };
-    (&parts[0], &parts[1], flags)
+    (
+        parts.first().unwrap_or(NONE),
+        parts.get(1).unwrap_or(NONE),
+        flags,
+    )
 }
 
 /// The binary range format: a flags byte, then each bound that is present as an i32 length
