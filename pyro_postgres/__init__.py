@@ -2,7 +2,7 @@
 loaded with ctypes (one library for every Python version).
 
 ``pyro_postgres.sync`` holds the blocking API. Top level: ``Opts``, ``IsolationLevel``,
-``PreparedStatement`` (alias ``Statement``), ``Ticket``, ``Json``, ``Jsonb``, ``init``.
+``PreparedStatement`` (alias ``Statement``), ``Ticket``, ``Json``, ``Jsonb``, ``Range``, ``init``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from ._ffi import init
 from ._opts import Opts
 from ._types import IsolationLevel, Json, Jsonb, PreparedStatement, Statement, Ticket
+from ._types import Range
 
 __version__ = "0.4.0"
 
@@ -22,6 +23,7 @@ __all__ = [
     "Jsonb",
     "Opts",
     "PreparedStatement",
+    "Range",
     "Statement",
     "Ticket",
     "async_",

@@ -10,6 +10,7 @@ from ._types import IsolationLevel as IsolationLevel
 from ._types import Json as Json
 from ._types import Jsonb as Jsonb
 from ._types import PreparedStatement as PreparedStatement
+from ._types import Range as Range
 from ._types import Statement as Statement
 from ._types import Ticket as Ticket
 
@@ -19,6 +20,7 @@ __all__ = [
     "Jsonb",
     "Opts",
     "PreparedStatement",
+    "Range",
     "Statement",
     "Ticket",
     "async_",

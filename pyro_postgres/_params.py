@@ -18,7 +18,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from ._types import Json
+from ._types import Json, Range
 from .error import EncodeError, IncorrectApiUsageError
 
 _dumps = marshal.dumps
@@ -114,6 +114,8 @@ def adapt(v: Any) -> Any:
         return (..., "uuid", v.bytes)
     if isinstance(v, Json):
         return (..., "json", v.text)
+    if isinstance(v, Range):
+        return (..., "range", adapt(v._lower), adapt(v._upper), v._wire_flags())
     if isinstance(v, enum.Enum):
         return adapt(v.value)
     if isinstance(v, bool):

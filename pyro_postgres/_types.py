@@ -1,4 +1,4 @@
-"""Small public value types: IsolationLevel, PreparedStatement, Ticket, Json, Jsonb."""
+"""Small public value types: IsolationLevel, PreparedStatement, Ticket, Json, Jsonb, Range."""
 
 from __future__ import annotations
 
@@ -162,6 +162,138 @@ class Jsonb(Json):
     """A parameter sent as ``jsonb``."""
 
     __slots__ = ()
+
+
+# Range flags as the wire format spells them (PostgreSQL's rangetypes.h); results and
+# parameters both carry only these three, infinite sides being a None bound.
+_RANGE_EMPTY = 0x01
+_RANGE_LB_INC = 0x02
+_RANGE_UB_INC = 0x04
+_BOUNDS_OF_FLAGS: tuple[str | None, ...] = ("()", None, "[)", None, "(]", None, "[]", None)
+_FLAGS_OF_BOUNDS = {"()": 0, "[)": _RANGE_LB_INC, "(]": _RANGE_UB_INC, "[]": _RANGE_LB_INC | _RANGE_UB_INC}
+
+
+class Range:
+    """A PostgreSQL range value (``int4range``, ``tstzrange``, …); multiranges are lists of
+    these.
+
+    ``Range(1, 5)`` is ``[1,5)``; ``bounds`` is one of ``"[)"``, ``"[]"``, ``"(]"``,
+    ``"()"``; a ``None`` bound is unbounded on that side (and never inclusive, as in
+    PostgreSQL, so ``Range(None, 5, "[]")`` is ``Range(None, 5, "(]")``).
+    ``Range(empty=True)`` is the empty range, whose ``bounds`` is ``None``.
+    Immutable and hashable; equality compares the fields, so ``Range(1, 5, "[]")`` and
+    ``Range(1, 6)`` differ until the server has made them canonical.
+    """
+
+    __slots__ = ("_lower", "_upper", "_bounds")
+    _lower: Any
+    _upper: Any
+    # None for the empty range.
+    _bounds: str | None
+
+    def __init__(self, lower: Any = None, upper: Any = None, bounds: str = "[)", *, empty: bool = False) -> None:
+        if type(bounds) is not str:
+            raise TypeError(f"Range bounds must be a str such as '[)', not {type(bounds).__name__}")
+        if bounds not in _FLAGS_OF_BOUNDS:
+            raise ValueError(f"Range bounds must be one of '[)', '[]', '(]', '()', not {bounds!r}")
+        if empty:
+            if lower is not None or upper is not None or bounds != "[)":
+                raise ValueError("an empty Range has no bounds: use Range(empty=True) alone")
+            self._lower = self._upper = self._bounds = None
+            return
+        if lower is None and bounds[0] == "[":
+            bounds = "(" + bounds[1]
+        if upper is None and bounds[1] == "]":
+            bounds = bounds[0] + ")"
+        self._lower = lower
+        self._upper = upper
+        self._bounds = bounds
+
+    @property
+    def lower(self) -> Any:
+        """The lower bound, ``None`` when unbounded below (or empty)."""
+        return self._lower
+
+    @property
+    def upper(self) -> Any:
+        """The upper bound, ``None`` when unbounded above (or empty)."""
+        return self._upper
+
+    @property
+    def bounds(self) -> str | None:
+        """``"[)"``, ``"[]"``, ``"(]"`` or ``"()"``; ``None`` for the empty range."""
+        return self._bounds
+
+    @property
+    def isempty(self) -> bool:
+        return self._bounds is None
+
+    @property
+    def lower_inc(self) -> bool:
+        return self._bounds is not None and self._bounds[0] == "["
+
+    @property
+    def upper_inc(self) -> bool:
+        return self._bounds is not None and self._bounds[1] == "]"
+
+    @property
+    def lower_inf(self) -> bool:
+        return self._lower is None and self._bounds is not None
+
+    @property
+    def upper_inf(self) -> bool:
+        return self._upper is None and self._bounds is not None
+
+    def __contains__(self, value: Any) -> bool:
+        bounds = self._bounds
+        if bounds is None:
+            return False
+        lower, upper = self._lower, self._upper
+        if lower is not None and not (lower <= value if bounds[0] == "[" else lower < value):
+            return False
+        if upper is not None and not (value <= upper if bounds[1] == "]" else value < upper):
+            return False
+        return True
+
+    def __bool__(self) -> bool:
+        return self._bounds is not None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Range):
+            return (
+                self._bounds == other._bounds and self._lower == other._lower and self._upper == other._upper
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._lower, self._upper, self._bounds))
+
+    def __repr__(self) -> str:
+        if self._bounds is None:
+            return "Range(empty=True)"
+        return f"Range({self._lower!r}, {self._upper!r}, {self._bounds!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_make_range, (self._lower, self._upper, self._wire_flags()))
+
+    def _wire_flags(self) -> int:
+        bounds = self._bounds
+        return _RANGE_EMPTY if bounds is None else _FLAGS_OF_BOUNDS[bounds]
+
+
+_new_object = object.__new__
+
+
+def _make_range(lower: Any, upper: Any, flags: int) -> Range:
+    """A Range from its wire flags, trusted to be consistent with the bounds. Results build
+    every Range through this (one pickle REDUCE each), skipping ``__init__``'s checks:
+    measured at about 60% of the cost of the alternatives (NEWOBJ + BUILD of the slots, or
+    calling the class)."""
+    r = _new_object(Range)
+    r._lower = lower
+    r._upper = upper
+    r._bounds = _BOUNDS_OF_FLAGS[flags & 7]
+    return r
 
 
 def statement_args(stmt: object, owner: Any) -> tuple[int, bytes]:

@@ -13,6 +13,9 @@
 //!   beyond `timedelta`'s ±999999999 days) are a [`DecodeError`] naming type and value.
 //! * `interval` months become days: see [`crate::temporal::interval_from_parts`].
 //! * Types without a decoder here arrive in text format and become `str`.
+//!
+//! The built-in range types become `pyro_postgres.Range` objects, multiranges lists of
+//! them; their bounds follow the policies above (see [`crate::range`]).
 
 use std::fmt;
 
@@ -21,6 +24,7 @@ use crate::json::json_to_pickle;
 use crate::numeric::numeric_ascii_from_binary;
 use crate::oid;
 use crate::pickle::PickleWriter;
+use crate::range;
 use crate::temporal;
 use crate::Format;
 
@@ -94,11 +98,29 @@ fn scalar_for(type_oid: u32) -> Option<Scalar> {
     })
 }
 
+/// A built-in range (`multi` false) or multirange type, by the decoder of its bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RangeOf {
+    subtype: Scalar,
+    multi: bool,
+}
+
+fn range_for(type_oid: u32) -> Option<RangeOf> {
+    let (range_oid, multi) = match oid::multirange_range(type_oid) {
+        Some(r) => (r, true),
+        None => (type_oid, false),
+    };
+    let subtype = scalar_for(oid::range_subtype(range_oid)?)?;
+    Some(RangeOf { subtype, multi })
+}
+
 /// The format to request for a result column of this type: binary wherever a binary
 /// decoder exists (cheaper to decode), text otherwise (the value then becomes `str`).
 pub fn result_format_for(type_oid: u32) -> Format {
     let decodable = scalar_for(type_oid).is_some()
-        || oid::array_element(type_oid).and_then(scalar_for).is_some();
+        || oid::array_element(type_oid).and_then(scalar_for).is_some()
+        || range_for(type_oid).is_some()
+        || oid::array_element(type_oid).and_then(range_for).is_some();
     if decodable {
         Format::Binary
     } else {
@@ -111,6 +133,13 @@ enum Kind {
     Scalar(Scalar),
     Array {
         element: Scalar,
+        element_oid: u32,
+    },
+    /// A range (a `pyro_postgres.Range`) or multirange (a list of them).
+    Range(RangeOf),
+    /// An array of ranges or multiranges.
+    RangeArray {
+        element: RangeOf,
         element_oid: u32,
     },
     /// A type without a decoder, in text format: its text as `str`.
@@ -164,6 +193,15 @@ impl ColumnDecoder {
                 element,
                 element_oid,
             }
+        } else if let Some(r) = range_for(type_oid) {
+            Kind::Range(r)
+        } else if let Some((element_oid, element)) =
+            oid::array_element(type_oid).and_then(|e| range_for(e).map(|r| (e, r)))
+        {
+            Kind::RangeArray {
+                element,
+                element_oid,
+            }
         } else if format == Format::Text {
             Kind::TextAsStr
         } else {
@@ -213,6 +251,7 @@ impl ColumnDecoder {
         match &self.kind {
             Kind::Scalar(s) => native(s),
             Kind::Array { element, .. } => native(element),
+            Kind::Range(_) | Kind::RangeArray { .. } => false,
             Kind::TextAsStr => true,
             Kind::Unsupported => false,
         }
@@ -271,6 +310,23 @@ impl ColumnDecoder {
                 let (element, format) = (*element, self.format);
                 let decode_element =
                     |item: &[u8], w: &mut PickleWriter| decode_scalar(element, format, item, w);
+                match format {
+                    Format::Binary => {
+                        array::array_from_binary(data, *element_oid, w, &decode_element)
+                    }
+                    Format::Text => array::array_from_text(data, w, &decode_element),
+                }
+                .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
+            }
+            Kind::Range(r) => decode_range(*r, self.format, data, w)
+                .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid))),
+            Kind::RangeArray {
+                element,
+                element_oid,
+            } => {
+                let (element, format) = (*element, self.format);
+                let decode_element =
+                    |item: &[u8], w: &mut PickleWriter| decode_range(element, format, item, w);
                 match format {
                     Format::Binary => {
                         array::array_from_binary(data, *element_oid, w, &decode_element)
@@ -382,6 +438,21 @@ fn decode_scalar(
         (Scalar::Jsonb, Text) => json_to_pickle(data, w).map_err(|e| format!("jsonb: {e}"))?,
     }
     Ok(())
+}
+
+fn decode_range(
+    r: RangeOf,
+    format: Format,
+    data: &[u8],
+    w: &mut PickleWriter,
+) -> Result<(), String> {
+    let bound = |item: &[u8], w: &mut PickleWriter| decode_scalar(r.subtype, format, item, w);
+    match (r.multi, format) {
+        (false, Format::Binary) => range::range_from_binary(data, w, &bound),
+        (false, Format::Text) => range::range_from_text(data, w, &bound),
+        (true, Format::Binary) => range::multirange_from_binary(data, w, &bound),
+        (true, Format::Text) => range::multirange_from_text(data, w, &bound),
+    }
 }
 
 fn size_error(type_name: &str, expected: usize, data: &[u8]) -> String {

@@ -19,6 +19,11 @@
 //!   aware `time` bound to `time` likewise.
 //! * Types this crate does not know (extensions, enums, domains) get text: the value's
 //!   text form for scalars, an array literal for lists.
+//! * A `Range` is encoded for a range parameter with the subtype's encoders, in binary
+//!   unless a bound needs the server's parser (a `str` bound, a naive `datetime` for
+//!   `tstzrange`), when the whole range goes as a text literal; a list of `Range` is a
+//!   multirange. A `Range` bound to a type this crate does not know goes as a range
+//!   literal (user-defined range types); to any other known type it is an error.
 
 use std::fmt;
 
@@ -28,6 +33,7 @@ use crate::numeric::{
     decimal_to_integer, digits15_to_decimal, numeric_to_binary, parse_decimal, ParsedDecimal,
 };
 use crate::oid;
+use crate::range::{EMPTY, LB_INC, LB_INF, UB_INC, UB_INF};
 use crate::temporal;
 use crate::textrepr::{postgres_float_text, python_float_repr};
 use crate::Format;
@@ -91,6 +97,11 @@ pub fn encode_param_text(v: &ParamValue, out: &mut Vec<u8>) -> Result<bool, Enco
         ParamValue::Dict(_) | ParamValue::Tagged(Tag::Json, _) => {
             encode(v, oid::JSON, out).map(|e| if let Encoded::Value(_) = e { Encoded::Value(Format::Text) } else { e })
         }
+        // Without a type, a list of Range is taken for a multirange (its Python form) rather
+        // than an array of ranges: the two literals differ and only one can be sent.
+        ParamValue::List(items) if !items.is_empty() && items.iter().all(is_range) => {
+            multirange_literal(items, out).map(|_| Encoded::Value(Format::Text))
+        }
         _ => encode(v, 0, out),
     };
     match result {
@@ -136,6 +147,12 @@ enum Target {
     Array {
         element_oid: u32,
     },
+    Range {
+        subtype_oid: u32,
+    },
+    Multirange {
+        range_oid: u32,
+    },
     /// Not known here (or `"char"`): the server parses our text.
     Other,
 }
@@ -163,7 +180,14 @@ fn target_for(type_oid: u32) -> Target {
         oid::JSONB => Target::Jsonb,
         _ => match oid::array_element(type_oid) {
             Some(element_oid) => Target::Array { element_oid },
-            None => Target::Other,
+            None => match (
+                oid::range_subtype(type_oid),
+                oid::multirange_range(type_oid),
+            ) {
+                (Some(subtype_oid), _) => Target::Range { subtype_oid },
+                (_, Some(range_oid)) => Target::Multirange { range_oid },
+                _ => Target::Other,
+            },
         },
     }
 }
@@ -197,7 +221,11 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
         ParamValue::Tagged(Tag::Text, parts) => text(out, tagged_str(parts), Format::Text),
         _ if matches!(target, Target::Json | Target::Jsonb) => json_param(v, target, type_oid, out),
         ParamValue::List(items) => match target {
+            Target::Array { element_oid } if oid::multirange_range(element_oid).is_some() => {
+                multirange_array_param(items, type_oid, element_oid, out)
+            }
             Target::Array { element_oid } => array_param(items, type_oid, element_oid, out),
+            Target::Multirange { range_oid } => multirange_param(items, type_oid, range_oid, out),
             Target::Other => array_literal(items, out).map(|_| Encoded::Value(Format::Text)),
             _ => Err(mismatch(v, type_oid)),
         },
@@ -265,6 +293,15 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
         ParamValue::Tagged(Tag::Json, parts) => match target {
             Target::TextLike => text(out, tagged_str(parts), Format::Binary),
             Target::Other => text(out, tagged_str(parts), Format::Text),
+            _ => Err(mismatch(v, type_oid)),
+        },
+        ParamValue::Tagged(Tag::Range, parts) => match target {
+            Target::Range { subtype_oid } => range_param(parts, type_oid, subtype_oid, out),
+            Target::Other => {
+                let mut s = String::new();
+                range_literal(parts, &mut s)?;
+                text(out, &s, Format::Text)
+            }
             _ => Err(mismatch(v, type_oid)),
         },
     }
@@ -847,6 +884,11 @@ fn element_text(v: &ParamValue) -> Result<String, String> {
             Some(ParamValue::Bytes(b)) if b.len() == 16 => uuid_text(b),
             _ => return Err("malformed UUID parameter".to_string()),
         },
+        ParamValue::Tagged(Tag::Range, parts) => {
+            let mut t = String::new();
+            range_literal(parts, &mut t)?;
+            t
+        }
         ParamValue::Dict(_) | ParamValue::List(_) => {
             let mut t = String::new();
             json_from_param(v, &mut t)?;
@@ -854,6 +896,271 @@ fn element_text(v: &ParamValue) -> Result<String, String> {
         }
         ParamValue::None => "NULL".to_string(),
     })
+}
+
+// ---- ranges and multiranges
+
+fn is_range(v: &ParamValue) -> bool {
+    matches!(v, ParamValue::Tagged(Tag::Range, _))
+}
+
+/// `(lower, upper, flags)` of a range tag (shape checked by the marshal parser).
+fn range_parts<'v, 'a>(
+    parts: &'v [ParamValue<'a>],
+) -> (&'v ParamValue<'a>, &'v ParamValue<'a>, u8) {
+    const NONE: &ParamValue = &ParamValue::None;
+    let flags = match parts.get(2) {
+        Some(ParamValue::Int(f)) => *f as u8,
+        _ => EMPTY,
+    };
+    (
+        parts.first().unwrap_or(NONE),
+        parts.get(1).unwrap_or(NONE),
+        flags,
+    )
+}
+
+/// The binary range format: a flags byte, then each bound that is present as an i32 length
+/// and the subtype's binary value. Falls back to the text literal when a bound has to be
+/// sent as text, after every bound has been checked (so a bad bound is an error here, not
+/// a server error about a literal).
+fn range_param(
+    parts: &[ParamValue],
+    type_oid: u32,
+    subtype_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, String> {
+    let (lower, upper, flags) = range_parts(parts);
+    if flags & EMPTY != 0 {
+        out.push(EMPTY);
+        return BINARY;
+    }
+    let start = out.len();
+    let mut wire = flags & (LB_INC | UB_INC);
+    if matches!(lower, ParamValue::None) {
+        wire = (wire & !LB_INC) | LB_INF;
+    }
+    if matches!(upper, ParamValue::None) {
+        wire = (wire & !UB_INC) | UB_INF;
+    }
+    out.push(wire);
+    let mut as_text = false;
+    for (bound, side) in [(lower, "lower"), (upper, "upper")] {
+        if matches!(bound, ParamValue::None) {
+            continue;
+        }
+        let len_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        match encode(bound, subtype_oid, out).map_err(|e| {
+            format!(
+                "parameter of type {}: {side} bound: {e}",
+                oid::describe(type_oid)
+            )
+        })? {
+            Encoded::Value(Format::Binary) => {
+                let len = i32::try_from(out.len() - len_at - 4)
+                    .map_err(|_| "range bound is too large".to_string())?;
+                out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+            Encoded::Value(Format::Text) => as_text = true,
+            Encoded::Null => return Err(format!("range {side} bound is NULL")),
+        }
+    }
+    if as_text {
+        out.truncate(start);
+        let mut s = String::new();
+        range_literal(parts, &mut s)?;
+        return text(out, &s, Format::Text);
+    }
+    BINARY
+}
+
+/// The range input syntax, `["1","5")`, `(,"2024-01-01")` or `empty`, every bound quoted
+/// (inside quotes `range_parse_bound` takes a backslash to escape the next character).
+fn range_literal(parts: &[ParamValue], s: &mut String) -> Result<(), String> {
+    let (lower, upper, flags) = range_parts(parts);
+    if flags & EMPTY != 0 {
+        s.push_str("empty");
+        return Ok(());
+    }
+    s.push(if flags & LB_INC != 0 { '[' } else { '(' });
+    for (i, bound) in [lower, upper].into_iter().enumerate() {
+        if i == 1 {
+            s.push(',');
+        }
+        if matches!(bound, ParamValue::None) {
+            continue;
+        }
+        if matches!(
+            bound,
+            ParamValue::List(_) | ParamValue::Dict(_) | ParamValue::Tagged(Tag::Range, _)
+        ) {
+            return Err(format!(
+                "a {} cannot be a range bound",
+                bound.python_type_name()
+            ));
+        }
+        s.push('"');
+        for c in element_text(bound)?.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('"');
+    }
+    s.push(if flags & UB_INC != 0 { ']' } else { ')' });
+    Ok(())
+}
+
+fn not_a_range(item: &ParamValue, type_oid: u32) -> String {
+    format!(
+        "parameter of type {}: a multirange is a list of Range, not of {}",
+        oid::describe(type_oid),
+        item.python_type_name()
+    )
+}
+
+/// The binary multirange format: an i32 count, then each range as an i32 length and its
+/// binary range value; the text literal when any range has to go as text.
+fn multirange_param(
+    items: &[ParamValue],
+    type_oid: u32,
+    range_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, String> {
+    let subtype_oid = oid::range_subtype(range_oid).unwrap_or(oid::UNKNOWN);
+    let start = out.len();
+    let count = i32::try_from(items.len()).map_err(|_| {
+        format!(
+            "parameter of type {}: too many ranges",
+            oid::describe(type_oid)
+        )
+    })?;
+    out.extend_from_slice(&count.to_be_bytes());
+    let mut as_text = false;
+    for item in items {
+        let ParamValue::Tagged(Tag::Range, parts) = item else {
+            return Err(not_a_range(item, type_oid));
+        };
+        let len_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        match range_param(parts, type_oid, subtype_oid, out)? {
+            Encoded::Value(Format::Binary) => {
+                let len = i32::try_from(out.len() - len_at - 4)
+                    .map_err(|_| "range is too large".to_string())?;
+                out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+            _ => as_text = true,
+        }
+    }
+    if as_text {
+        out.truncate(start);
+        multirange_literal(items, out)
+            .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)))?;
+        return Ok(Encoded::Value(Format::Text));
+    }
+    BINARY
+}
+
+/// `{[1,3),[5,7)}`: ranges unquoted, as `multirange_in` reads them.
+fn multirange_literal(items: &[ParamValue], out: &mut Vec<u8>) -> Result<(), String> {
+    let mut s = String::from("{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        match item {
+            ParamValue::Tagged(Tag::Range, parts) => range_literal(parts, &mut s)?,
+            other => {
+                return Err(format!(
+                    "a multirange is a list of Range, not of {}",
+                    other.python_type_name()
+                ))
+            }
+        }
+    }
+    s.push('}');
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// A one-dimensional array of multiranges (each item a list of Range, or None): the nested
+/// lists are the elements here, not dimensions, so `array_param` cannot be used.
+fn multirange_array_param(
+    items: &[ParamValue],
+    type_oid: u32,
+    element_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, String> {
+    let start = out.len();
+    let n = i32::try_from(items.len()).map_err(|_| {
+        format!(
+            "parameter of type {}: too many elements",
+            oid::describe(type_oid)
+        )
+    })?;
+    out.extend_from_slice(&((n > 0) as i32).to_be_bytes());
+    out.extend_from_slice(
+        &(items.iter().any(|v| matches!(v, ParamValue::None)) as i32).to_be_bytes(),
+    );
+    out.extend_from_slice(&element_oid.to_be_bytes());
+    if n > 0 {
+        out.extend_from_slice(&n.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    let mut as_text = false;
+    for item in items {
+        let len_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        match item {
+            ParamValue::None => out[len_at..len_at + 4].copy_from_slice(&(-1i32).to_be_bytes()),
+            ParamValue::List(ranges) => match multirange_param(ranges, element_oid, oid::multirange_range(element_oid).unwrap_or(0), out)
+                .map_err(|e| format!("element of {}: {e}", oid::describe(type_oid)))?
+            {
+                Encoded::Value(Format::Binary) => {
+                    let len = i32::try_from(out.len() - len_at - 4)
+                        .map_err(|_| "array element is too large".to_string())?;
+                    out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+                }
+                _ => as_text = true,
+            },
+            other => {
+                return Err(format!(
+                    "parameter of type {}: elements must be lists of Range (multiranges) or None, not {}",
+                    oid::describe(type_oid),
+                    other.python_type_name()
+                ))
+            }
+        }
+    }
+    if as_text {
+        out.truncate(start);
+        let mut s = String::from("{");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            match item {
+                ParamValue::List(ranges) => {
+                    let mut m = Vec::new();
+                    multirange_literal(ranges, &mut m)?;
+                    s.push('"');
+                    for c in String::from_utf8_lossy(&m).chars() {
+                        if c == '"' || c == '\\' {
+                            s.push('\\');
+                        }
+                        s.push(c);
+                    }
+                    s.push('"');
+                }
+                _ => s.push_str("NULL"),
+            }
+        }
+        s.push('}');
+        return text(out, &s, Format::Text);
+    }
+    BINARY
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod pickle;
 mod array;
 mod json;
 mod numeric;
+mod range;
 mod temporal;
 mod textrepr;
 

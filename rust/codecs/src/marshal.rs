@@ -6,7 +6,8 @@
 //! with: `(..., "dec", str)`, `(..., "date", y, m, d)`, `(..., "time", h, mi, s, us,
 //! offset_us | None)`, `(..., "dt", y, mo, d, h, mi, s, us, offset_us | None)`,
 //! `(..., "td", days, seconds, us)`, `(..., "uuid", bytes16)`, `(..., "json", str)`,
-//! `(..., "text", str)`. Their shape is checked here, so encoders can rely on it.
+//! `(..., "text", str)`, `(..., "range", lower, upper, flags)`. Their shape is checked here,
+//! so encoders can rely on it.
 //!
 //! The input is untrusted in the sense that a bug or a hostile caller can hand us any
 //! bytes: every length is checked against what is left, nesting is bounded, and
@@ -53,6 +54,10 @@ pub enum Tag {
     Json,
     /// `[str]`: sent in text format whatever the parameter type.
     Text,
+    /// `[lower, upper, flags]`: a `pyro_postgres.Range`; a bound is any parameter value,
+    /// `None` when that side is unbounded; flags as the binary range format has them:
+    /// 1 empty, 2 lower bound inclusive, 4 upper bound inclusive.
+    Range,
 }
 
 impl ParamValue<'_> {
@@ -76,6 +81,7 @@ impl ParamValue<'_> {
                 Tag::Uuid => "UUID",
                 Tag::Json => "Json",
                 Tag::Text => "Text",
+                Tag::Range => "Range",
             },
         }
     }
@@ -435,6 +441,10 @@ impl<'a> Reader<'a> {
             ),
             "json" => (Tag::Json, items.len() == 1 && str_(&items[0])),
             "text" => (Tag::Text, items.len() == 1 && str_(&items[0])),
+            "range" => (
+                Tag::Range,
+                items.len() == 3 && matches!(items[2], P::Int(0..=7)),
+            ),
             _ => return err(format!("malformed tagged parameter: unknown tag '{name}'")),
         };
         if !ok {
@@ -576,7 +586,7 @@ mod tests {
         let buf = dumps(
             r#"[(..., "date", 2024, 2, 29), (..., "time", 1, 2, 3, 4, None), (..., "time", 1, 2, 3, 4, 3600000000),
                 (..., "dt", 2000, 1, 1, 0, 0, 0, 0, None), (..., "td", -1, 86399, 0), (..., "uuid", bytes(16)),
-                (..., "json", "[]"), (..., "text", "x")]"#,
+                (..., "json", "[]"), (..., "text", "x"), (..., "range", 1, None, 2)]"#,
         );
         let tags: Vec<Tag> = parse_params(&buf)
             .unwrap()
@@ -596,7 +606,8 @@ mod tests {
                 Tag::TimeDelta,
                 Tag::Uuid,
                 Tag::Json,
-                Tag::Text
+                Tag::Text,
+                Tag::Range
             ]
         );
     }
@@ -617,6 +628,8 @@ mod tests {
             ("((..., 'nope', 1),)", "unknown tag"),
             ("((..., 'date', 1, 2),)", "malformed"),
             ("((..., 'uuid', b'short'),)", "malformed"),
+            ("((..., 'range', 1, 2),)", "malformed"),
+            ("((..., 'range', 1, 2, 8),)", "malformed"),
             ("((..., 1),)", "malformed"),
             ("((...,),)", "malformed"),
             ("('\\ud800',)", "surrogate"),

@@ -25,6 +25,18 @@ pub const TIMETZ: u32 = 1266;
 pub const NUMERIC: u32 = 1700;
 pub const UUID: u32 = 2950;
 pub const JSONB: u32 = 3802;
+pub const INT4RANGE: u32 = 3904;
+pub const NUMRANGE: u32 = 3906;
+pub const TSRANGE: u32 = 3908;
+pub const TSTZRANGE: u32 = 3910;
+pub const DATERANGE: u32 = 3912;
+pub const INT8RANGE: u32 = 3926;
+pub const INT4MULTIRANGE: u32 = 4451;
+pub const NUMMULTIRANGE: u32 = 4532;
+pub const TSMULTIRANGE: u32 = 4533;
+pub const TSTZMULTIRANGE: u32 = 4534;
+pub const DATEMULTIRANGE: u32 = 4535;
+pub const INT8MULTIRANGE: u32 = 4536;
 
 pub const BOOL_ARRAY: u32 = 1000;
 pub const BYTEA_ARRAY: u32 = 1001;
@@ -49,9 +61,21 @@ pub const NUMERIC_ARRAY: u32 = 1231;
 pub const TIMETZ_ARRAY: u32 = 1270;
 pub const UUID_ARRAY: u32 = 2951;
 pub const JSONB_ARRAY: u32 = 3807;
+pub const INT4RANGE_ARRAY: u32 = 3905;
+pub const NUMRANGE_ARRAY: u32 = 3907;
+pub const TSRANGE_ARRAY: u32 = 3909;
+pub const TSTZRANGE_ARRAY: u32 = 3911;
+pub const DATERANGE_ARRAY: u32 = 3913;
+pub const INT8RANGE_ARRAY: u32 = 3927;
+pub const INT4MULTIRANGE_ARRAY: u32 = 6150;
+pub const NUMMULTIRANGE_ARRAY: u32 = 6151;
+pub const TSMULTIRANGE_ARRAY: u32 = 6152;
+pub const TSTZMULTIRANGE_ARRAY: u32 = 6153;
+pub const DATEMULTIRANGE_ARRAY: u32 = 6155;
+pub const INT8MULTIRANGE_ARRAY: u32 = 6157;
 
 /// (array type, element type) for every array type above.
-const ARRAYS: [(u32, u32); 23] = [
+const ARRAYS: [(u32, u32); 35] = [
     (BOOL_ARRAY, BOOL),
     (BYTEA_ARRAY, BYTEA),
     (CHAR_ARRAY, CHAR),
@@ -75,7 +99,45 @@ const ARRAYS: [(u32, u32); 23] = [
     (TIMETZ_ARRAY, TIMETZ),
     (UUID_ARRAY, UUID),
     (JSONB_ARRAY, JSONB),
+    (INT4RANGE_ARRAY, INT4RANGE),
+    (NUMRANGE_ARRAY, NUMRANGE),
+    (TSRANGE_ARRAY, TSRANGE),
+    (TSTZRANGE_ARRAY, TSTZRANGE),
+    (DATERANGE_ARRAY, DATERANGE),
+    (INT8RANGE_ARRAY, INT8RANGE),
+    (INT4MULTIRANGE_ARRAY, INT4MULTIRANGE),
+    (NUMMULTIRANGE_ARRAY, NUMMULTIRANGE),
+    (TSMULTIRANGE_ARRAY, TSMULTIRANGE),
+    (TSTZMULTIRANGE_ARRAY, TSTZMULTIRANGE),
+    (DATEMULTIRANGE_ARRAY, DATEMULTIRANGE),
+    (INT8MULTIRANGE_ARRAY, INT8MULTIRANGE),
 ];
+
+/// (range type, its subtype, its multirange type) for the built-in range types.
+const RANGES: [(u32, u32, u32); 6] = [
+    (INT4RANGE, INT4, INT4MULTIRANGE),
+    (NUMRANGE, NUMERIC, NUMMULTIRANGE),
+    (TSRANGE, TIMESTAMP, TSMULTIRANGE),
+    (TSTZRANGE, TIMESTAMPTZ, TSTZMULTIRANGE),
+    (DATERANGE, DATE, DATEMULTIRANGE),
+    (INT8RANGE, INT8, INT8MULTIRANGE),
+];
+
+/// The subtype (bound type) of a known range type.
+pub fn range_subtype(range_oid: u32) -> Option<u32> {
+    RANGES
+        .iter()
+        .find(|(r, _, _)| *r == range_oid)
+        .map(|(_, s, _)| *s)
+}
+
+/// The range type of a known multirange type.
+pub fn multirange_range(multirange_oid: u32) -> Option<u32> {
+    RANGES
+        .iter()
+        .find(|(_, _, m)| *m == multirange_oid)
+        .map(|(r, _, _)| *r)
+}
 
 /// The element type of a known array type.
 pub fn array_element(array_oid: u32) -> Option<u32> {
@@ -120,6 +182,18 @@ pub fn type_name(oid: u32) -> Option<&'static str> {
         NUMERIC => "numeric",
         UUID => "uuid",
         JSONB => "jsonb",
+        INT4RANGE => "int4range",
+        NUMRANGE => "numrange",
+        TSRANGE => "tsrange",
+        TSTZRANGE => "tstzrange",
+        DATERANGE => "daterange",
+        INT8RANGE => "int8range",
+        INT4MULTIRANGE => "int4multirange",
+        NUMMULTIRANGE => "nummultirange",
+        TSMULTIRANGE => "tsmultirange",
+        TSTZMULTIRANGE => "tstzmultirange",
+        DATEMULTIRANGE => "datemultirange",
+        INT8MULTIRANGE => "int8multirange",
         BOOL_ARRAY => "bool[]",
         BYTEA_ARRAY => "bytea[]",
         CHAR_ARRAY => "char[]",
@@ -143,6 +217,18 @@ pub fn type_name(oid: u32) -> Option<&'static str> {
         TIMETZ_ARRAY => "timetz[]",
         UUID_ARRAY => "uuid[]",
         JSONB_ARRAY => "jsonb[]",
+        INT4RANGE_ARRAY => "int4range[]",
+        NUMRANGE_ARRAY => "numrange[]",
+        TSRANGE_ARRAY => "tsrange[]",
+        TSTZRANGE_ARRAY => "tstzrange[]",
+        DATERANGE_ARRAY => "daterange[]",
+        INT8RANGE_ARRAY => "int8range[]",
+        INT4MULTIRANGE_ARRAY => "int4multirange[]",
+        NUMMULTIRANGE_ARRAY => "nummultirange[]",
+        TSMULTIRANGE_ARRAY => "tsmultirange[]",
+        TSTZMULTIRANGE_ARRAY => "tstzmultirange[]",
+        DATEMULTIRANGE_ARRAY => "datemultirange[]",
+        INT8MULTIRANGE_ARRAY => "int8multirange[]",
         _ => return None,
     })
 }
@@ -168,5 +254,18 @@ mod tests {
             assert!(type_name(element).is_some());
         }
         assert_eq!(array_element(INT4), None);
+    }
+
+    #[test]
+    fn range_table_links_ranges_subtypes_and_multiranges() {
+        for (range, subtype, multirange) in RANGES {
+            assert_eq!(range_subtype(range), Some(subtype));
+            assert_eq!(multirange_range(multirange), Some(range));
+            assert!(type_name(range).unwrap().ends_with("range"));
+            assert!(type_name(multirange).unwrap().ends_with("multirange"));
+            assert!(array_of(range).is_some() && array_of(multirange).is_some());
+        }
+        assert_eq!(range_subtype(INT4), None);
+        assert_eq!(multirange_range(INT4RANGE), None);
     }
 }

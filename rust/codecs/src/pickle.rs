@@ -18,6 +18,11 @@
 //! NEWOBJ + two `object.__setattr__` calls 556. The last is what `UUID.__init__` itself does
 //! after validating (and what 3.14's `UUID._from_int` does), so it builds an identical,
 //! fully valid object with `is_safe = SafeUUID.unknown`; it is used here.
+//!
+//! `pyro_postgres.Range` has no C constructor to reach, so ranges go through the module's
+//! `_make_range(lower, upper, flags)`, which fills the slots without `__init__`'s checks:
+//! about 330 ns per range against 590 for NEWOBJ + BUILD of the slot state (pickle.loads of
+//! 1000 int ranges, Python 3.11).
 
 const PROTO: u8 = 0x80;
 const STOP: u8 = b'.';
@@ -73,9 +78,10 @@ enum Shared {
     ObjectSetattr,
     IntAttrName,
     IsSafeAttrName,
+    RangeFactory,
 }
 
-const SHARED_COUNT: usize = 12;
+const SHARED_COUNT: usize = 13;
 
 impl Shared {
     /// `(module, qualified name)` for globals, `("", text)` for plain strings. Dotted names
@@ -94,6 +100,7 @@ impl Shared {
             Shared::ObjectSetattr => ("builtins", "object.__setattr__"),
             Shared::IntAttrName => ("", "int"),
             Shared::IsSafeAttrName => ("", "is_safe"),
+            Shared::RangeFactory => ("pyro_postgres._types", "_make_range"),
         }
     }
 }
@@ -748,6 +755,24 @@ impl PickleWriter {
         if self.timezones.len() < 64 {
             self.timezones.push((offset_seconds, idx));
         }
+    }
+
+    /// Starts a `pyro_postgres.Range`: the caller then writes its lower and upper bound
+    /// values (`None` for an unbounded side) and finishes with [`end_range`].
+    ///
+    /// [`end_range`]: PickleWriter::end_range
+    pub fn begin_range(&mut self) {
+        self.shared(Shared::RangeFactory);
+    }
+
+    /// Finishes a Range begun with [`begin_range`]; `flags` are the wire format's `EMPTY`
+    /// (1), `LB_INC` (2) and `UB_INC` (4) bits.
+    ///
+    /// [`begin_range`]: PickleWriter::begin_range
+    pub fn end_range(&mut self, flags: u8) {
+        debug_assert!(flags < 8);
+        self.buf
+            .extend_from_slice(&[BININT1, flags, TUPLE3, REDUCE]);
     }
 
     /// `uuid.UUID` from its 16 bytes in network order (see the module documentation).

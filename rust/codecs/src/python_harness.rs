@@ -11,6 +11,8 @@ pub fn run_python(script: &str, data: &[u8]) -> Vec<u8> {
     let mut child = Command::new("python3")
         .arg("-c")
         .arg(format!("{PRELUDE}{script}"))
+        // Range results are built by `pyro_postgres._types`, from this checkout.
+        .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
