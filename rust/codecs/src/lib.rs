@@ -21,6 +21,7 @@ pub mod oid;
 pub mod pickle;
 
 mod array;
+mod builtin_types;
 mod json;
 mod numeric;
 mod temporal;
