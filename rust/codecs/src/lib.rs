@@ -23,7 +23,10 @@ pub mod pickle;
 mod array;
 mod builtin_types;
 mod json;
+mod money;
+mod network;
 mod numeric;
+mod system_types;
 mod temporal;
 mod textrepr;
 
