@@ -18,7 +18,12 @@
 //!   offset, as PostgreSQL does for the literal `'2024-01-01 12:00+05'::timestamp`; an
 //!   aware `time` bound to `time` likewise.
 //! * Types this crate does not know (extensions, enums, domains) get text: the value's
-//!   text form for scalars, an array literal for lists.
+//!   text form for scalars, an array literal for lists. That text is PostgreSQL's input
+//!   syntax for the matching built-in (`true`/`false`, `\x..` hex for bytes, JSON for a
+//!   dict, ISO dates and times), so the server's input function of a domain's base
+//!   type parses it.
+//! * `money` takes `Decimal`/`int`/`float` as binary cents (two fraction digits, see
+//!   `money.rs`); a `str` goes as text to the server's locale-aware parser.
 
 use std::fmt;
 
@@ -29,6 +34,7 @@ use crate::numeric::{
     decimal_to_integer, digits15_to_decimal, numeric_to_binary, parse_decimal, ParsedDecimal,
 };
 use crate::oid;
+use crate::system_types;
 use crate::temporal;
 use crate::textrepr::{postgres_float_text, python_float_repr};
 use crate::Format;
@@ -202,6 +208,10 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
         _ if matches!(target, Target::Json | Target::Jsonb) => json_param(v, target, type_oid, out),
         ParamValue::List(items) => match target {
             Target::Array { element_oid } => array_param(items, type_oid, element_oid, out),
+            Target::Other if matches!(type_oid, oid::TID | oid::INT2VECTOR | oid::OIDVECTOR) => {
+                system_types::int_list_param_text(items, type_oid, out)
+                    .map(|_| Encoded::Value(Format::Text))
+            }
             Target::Other => array_literal(items, b',', out).map(|_| Encoded::Value(Format::Text)),
             _ => Err(mismatch(v, type_oid)),
         },
@@ -1225,6 +1235,11 @@ mod tests {
             text_of(&P::List(vec![P::Str("(1,1),(0,0)"), P::None]), 1020),
             r#"{"(1,1),(0,0)";NULL}"#
         );
+        assert_eq!(text_of(&P::List(vec![P::Int(3), P::Int(7)]), oid::TID), "(3,7)");
+        assert_eq!(text_of(&P::List(vec![P::Int(1), P::Int(-2)]), oid::INT2VECTOR), "1 -2");
+        assert_eq!(text_of(&P::List(vec![]), oid::OIDVECTOR), "");
+        assert!(enc(&P::List(vec![P::Int(3)]), oid::TID).unwrap_err().contains("(block, offset)"));
+        assert!(enc(&P::List(vec![P::Str("3")]), oid::OIDVECTOR).unwrap_err().contains("int"));
         assert_eq!(
             text_of(&P::List(vec![tagged(Tag::Text, vec![P::Str("10.0.0.0/8")])]), 651),
             r#"{"10.0.0.0/8"}"#

@@ -5,9 +5,13 @@
 //! * `tid` → `(block, offset)` tuple of ints.
 //! * `int2vector`, `oidvector` → `list` of ints (their text form is space-separated; the
 //!   binary form is a one-dimensional array with lower bound 0).
+//!
+//! Parameters: these are sent as text for the server to parse; a `tid` also takes a
+//! `(block, offset)` tuple and the vectors a list of ints.
 
 use crate::array;
 use crate::decode::{int2_from_binary, oid_from_binary};
+use crate::marshal::ParamValue;
 use crate::oid;
 use crate::pickle::PickleWriter;
 
@@ -127,6 +131,27 @@ pub(crate) fn int_vector_from_text(text: &str, type_name: &str, w: &mut PickleWr
         w.int(v);
     }
     w.appends();
+    Ok(())
+}
+
+/// The input text of `tid` from a `(block, offset)` tuple, or of `int2vector`/`oidvector`
+/// from a list of ints (a tuple or list parameter arrives as a list).
+pub(crate) fn int_list_param_text(items: &[ParamValue], type_oid: u32, out: &mut Vec<u8>) -> Result<(), String> {
+    let name = oid::describe(type_oid);
+    let ints = items
+        .iter()
+        .map(|v| match v {
+            ParamValue::Int(i) => Some(*i),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| format!("parameter of type {name}: every item must be an int"))?;
+    let text = match (type_oid, ints.as_slice()) {
+        (oid::TID, [block, offset]) => format!("({block},{offset})"),
+        (oid::TID, _) => return Err(format!("parameter of type tid: expected (block, offset), got {} items", ints.len())),
+        _ => ints.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
+    };
+    out.extend_from_slice(text.as_bytes());
     Ok(())
 }
 
