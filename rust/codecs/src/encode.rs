@@ -780,6 +780,13 @@ pub(crate) fn array_param(
 ) -> Result<Encoded, String> {
     let dims = array_shape(items)
         .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)))?;
+    // Elements we have no binary form for go as text anyway, and the element type may
+    // have no binary input at all (aclitem): even `[]` and `[None]` must be a literal.
+    if target_for(element_oid) == Target::Other {
+        return array_literal(items, oid::array_delimiter(element_oid), out)
+            .map(|_| Encoded::Value(Format::Text))
+            .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)));
+    }
     let mut elements = Vec::new();
     leaves(items, &mut elements);
     let start = out.len();
