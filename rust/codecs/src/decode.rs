@@ -368,19 +368,33 @@ fn decode_scalar(
         (Scalar::Inet | Scalar::Cidr, Binary) => {
             network::inet_from_binary(data, s == Scalar::Cidr, w)?
         }
-        (Scalar::Inet, Text) => network::inet_from_text(text_from_bytes(data, oid::INET)?, false, w)?,
-        (Scalar::Cidr, Text) => network::inet_from_text(text_from_bytes(data, oid::CIDR)?, true, w)?,
+        (Scalar::Inet, Text) => {
+            network::inet_from_text(text_from_bytes(data, oid::INET)?, false, w)?
+        }
+        (Scalar::Cidr, Text) => {
+            network::inet_from_text(text_from_bytes(data, oid::CIDR)?, true, w)?
+        }
         (Scalar::MacAddr, Binary) => network::macaddr_from_binary(data, 6, w)?,
         (Scalar::MacAddr8, Binary) => network::macaddr_from_binary(data, 8, w)?,
         (Scalar::MacAddr | Scalar::MacAddr8, Text) => w.str(text_from_bytes(data, oid::MACADDR)?),
         (Scalar::Money, Binary) => money::money_from_binary(data, w)?,
         (Scalar::Money, Text) => money::money_from_text(text_from_bytes(data, oid::MONEY)?, w)?,
         (Scalar::Bits, Binary) => system_types::bits_from_binary(data, w)?,
-        (Scalar::Bits, Text) => system_types::bits_from_text(text_from_bytes(data, oid::VARBIT)?, w)?,
-        (Scalar::Xid, Binary) => system_types::unsigned_from_binary(fixed::<4>(data, "xid")?.as_slice(), "xid", w)?,
-        (Scalar::Xid8, Binary) => system_types::unsigned_from_binary(fixed::<8>(data, "xid8")?.as_slice(), "xid8", w)?,
-        (Scalar::Xid, Text) => system_types::unsigned_from_text(text_from_bytes(data, oid::XID)?, "xid", w)?,
-        (Scalar::Xid8, Text) => system_types::unsigned_from_text(text_from_bytes(data, oid::XID8)?, "xid8", w)?,
+        (Scalar::Bits, Text) => {
+            system_types::bits_from_text(text_from_bytes(data, oid::VARBIT)?, w)?
+        }
+        (Scalar::Xid, Binary) => {
+            system_types::unsigned_from_binary(fixed::<4>(data, "xid")?.as_slice(), "xid", w)?
+        }
+        (Scalar::Xid8, Binary) => {
+            system_types::unsigned_from_binary(fixed::<8>(data, "xid8")?.as_slice(), "xid8", w)?
+        }
+        (Scalar::Xid, Text) => {
+            system_types::unsigned_from_text(text_from_bytes(data, oid::XID)?, "xid", w)?
+        }
+        (Scalar::Xid8, Text) => {
+            system_types::unsigned_from_text(text_from_bytes(data, oid::XID8)?, "xid8", w)?
+        }
         (Scalar::Tid, Binary) => system_types::tid_from_binary(data, w)?,
         (Scalar::Tid, Text) => system_types::tid_from_text(text_from_bytes(data, oid::TID)?, w)?,
         (Scalar::Int2Vector, Binary) => system_types::int_vector_from_binary(data, oid::INT2, w)
@@ -1012,7 +1026,11 @@ pub(crate) mod tests {
         let cells = vec![
             (oid::INT4_ARRAY, Format::Binary, bounded),
             (oid::INT4_ARRAY, Format::Text, b"[0:2]={1,2,3}".to_vec()),
-            (oid::INT4_ARRAY, Format::Text, b"[-5:-4][3:3]={{1},{2}}".to_vec()),
+            (
+                oid::INT4_ARRAY,
+                Format::Text,
+                b"[-5:-4][3:3]={{1},{2}}".to_vec(),
+            ),
         ];
         assert_eq!(decode_all(&cells), ["[1, 2, 3]", "[1, 2, 3]", "[[1], [2]]"]);
     }

@@ -1210,7 +1210,10 @@ mod tests {
         ] {
             assert_eq!(binary(&v, oid::MONEY), cents.to_be_bytes(), "{v:?}");
         }
-        assert_eq!(round_trip(&[(dec("-12345.67"), oid::MONEY)]), ["Decimal('-12345.67')"]);
+        assert_eq!(
+            round_trip(&[(dec("-12345.67"), oid::MONEY)]),
+            ["Decimal('-12345.67')"]
+        );
         // A str goes to the server's money_in, which knows lc_monetary.
         assert_eq!(text_of(&P::Str("$1,234.56"), oid::MONEY), "$1,234.56");
         for (v, needle) in [
@@ -1232,23 +1235,42 @@ mod tests {
         assert_eq!(text_of(&P::Bool(false), other), "false");
         assert_eq!(text_of(&P::Bytes(b"\x00\xff"), other), "\\x00ff");
         assert_eq!(
-            text_of(&P::Dict(vec![(P::Str("a"), P::List(vec![P::Int(1)]))]), other),
+            text_of(
+                &P::Dict(vec![(P::Str("a"), P::List(vec![P::Int(1)]))]),
+                other
+            ),
             r#"{"a": [1]}"#
         );
         assert_eq!(text_of(&P::Str("happy"), other), "happy");
-        assert_eq!(text_of(&tagged(Tag::Decimal, vec![P::Str("1.50")]), other), "1.50");
+        assert_eq!(
+            text_of(&tagged(Tag::Decimal, vec![P::Str("1.50")]), other),
+            "1.50"
+        );
         // box[] separates its elements with ';' (a box's own text holds commas).
         assert_eq!(
             text_of(&P::List(vec![P::Str("(1,1),(0,0)"), P::None]), 1020),
             r#"{"(1,1),(0,0)";NULL}"#
         );
-        assert_eq!(text_of(&P::List(vec![P::Int(3), P::Int(7)]), oid::TID), "(3,7)");
-        assert_eq!(text_of(&P::List(vec![P::Int(1), P::Int(-2)]), oid::INT2VECTOR), "1 -2");
-        assert_eq!(text_of(&P::List(vec![]), oid::OIDVECTOR), "");
-        assert!(enc(&P::List(vec![P::Int(3)]), oid::TID).unwrap_err().contains("(block, offset)"));
-        assert!(enc(&P::List(vec![P::Str("3")]), oid::OIDVECTOR).unwrap_err().contains("int"));
         assert_eq!(
-            text_of(&P::List(vec![tagged(Tag::Text, vec![P::Str("10.0.0.0/8")])]), 651),
+            text_of(&P::List(vec![P::Int(3), P::Int(7)]), oid::TID),
+            "(3,7)"
+        );
+        assert_eq!(
+            text_of(&P::List(vec![P::Int(1), P::Int(-2)]), oid::INT2VECTOR),
+            "1 -2"
+        );
+        assert_eq!(text_of(&P::List(vec![]), oid::OIDVECTOR), "");
+        assert!(enc(&P::List(vec![P::Int(3)]), oid::TID)
+            .unwrap_err()
+            .contains("(block, offset)"));
+        assert!(enc(&P::List(vec![P::Str("3")]), oid::OIDVECTOR)
+            .unwrap_err()
+            .contains("int"));
+        assert_eq!(
+            text_of(
+                &P::List(vec![tagged(Tag::Text, vec![P::Str("10.0.0.0/8")])]),
+                651
+            ),
             r#"{"10.0.0.0/8"}"#
         );
     }

@@ -35,7 +35,11 @@ pub(crate) fn money_from_text(text: &str, w: &mut PickleWriter) -> Result<(), St
             .ok_or_else(invalid)?;
         digits += 1;
     }
-    let limit = if negative { 1u64 << 63 } else { i64::MAX as u64 };
+    let limit = if negative {
+        1u64 << 63
+    } else {
+        i64::MAX as u64
+    };
     if digits == 0 || magnitude > limit {
         return Err(invalid());
     }
@@ -63,7 +67,9 @@ pub(crate) fn cents_from_decimal(value: &ParsedDecimal, shown: &str) -> Result<i
         exponent,
     } = value
     else {
-        return Err(format!("parameter of type money: {shown} is not a finite number"));
+        return Err(format!(
+            "parameter of type money: {shown} is not a finite number"
+        ));
     };
     // value = digits * 10^exponent, so cents = digits * 10^(exponent + 2).
     let scale = exponent.saturating_add(2);
@@ -81,11 +87,18 @@ pub(crate) fn cents_from_decimal(value: &ParsedDecimal, shown: &str) -> Result<i
         return Err(out_of_range());
     }
     let mut magnitude: u128 = 0;
-    for d in kept.iter().copied().chain(std::iter::repeat_n(b'0', if kept.is_empty() { 0 } else { zeros })) {
+    for d in kept.iter().copied().chain(std::iter::repeat_n(
+        b'0',
+        if kept.is_empty() { 0 } else { zeros },
+    )) {
         magnitude = magnitude * 10 + (d - b'0') as u128;
     }
     magnitude += round_up as u128;
-    let signed = if *negative { -(magnitude as i128) } else { magnitude as i128 };
+    let signed = if *negative {
+        -(magnitude as i128)
+    } else {
+        magnitude as i128
+    };
     i64::try_from(signed).map_err(|_| out_of_range())
 }
 
@@ -101,19 +114,43 @@ mod tests {
     fn money_from_server_bytes_in_both_formats() {
         // (binary int64, text in lc_monetary C, other locales' texts, Decimal)
         let cases: &[(i64, &str, &[&str], &str)] = &[
-            (4200, "$42.00", &["42,00 €", "EUR 42.00"], "Decimal('42.00')"),
-            (-1234567, "-$12,345.67", &["(12.345,67 €)", "-12 345,67 €"], "Decimal('-12345.67')"),
+            (
+                4200,
+                "$42.00",
+                &["42,00 €", "EUR 42.00"],
+                "Decimal('42.00')",
+            ),
+            (
+                -1234567,
+                "-$12,345.67",
+                &["(12.345,67 €)", "-12 345,67 €"],
+                "Decimal('-12345.67')",
+            ),
             (5, "$0.05", &["0,05 €"], "Decimal('0.05')"),
             (0, "$0.00", &["-0,00"], "Decimal('0.00')"),
-            (i64::MIN, "-$92,233,720,368,547,758.08", &[], "Decimal('-92233720368547758.08')"),
-            (i64::MAX, "$92,233,720,368,547,758.07", &[], "Decimal('92233720368547758.07')"),
+            (
+                i64::MIN,
+                "-$92,233,720,368,547,758.08",
+                &[],
+                "Decimal('-92233720368547758.08')",
+            ),
+            (
+                i64::MAX,
+                "$92,233,720,368,547,758.07",
+                &[],
+                "Decimal('92233720368547758.07')",
+            ),
         ];
         for (cents, text, others, want) in cases {
             let mut cells = vec![
                 (oid::MONEY, Binary, cents.to_be_bytes().to_vec()),
                 (oid::MONEY, Text, text.as_bytes().to_vec()),
             ];
-            cells.extend(others.iter().map(|t| (oid::MONEY, Text, t.as_bytes().to_vec())));
+            cells.extend(
+                others
+                    .iter()
+                    .map(|t| (oid::MONEY, Text, t.as_bytes().to_vec())),
+            );
             let got = decode_all(&cells);
             assert!(got.iter().all(|g| g == want), "{text}: {got:?}");
         }
@@ -146,9 +183,14 @@ mod tests {
     #[test]
     fn malformed_money_is_an_error() {
         use crate::decode::{ColumnDecoder, DecodeOptions};
-        for (format, data) in [(Text, &b"$"[..]), (Text, b"99999999999999999999"), (Binary, &[0; 4])] {
+        for (format, data) in [
+            (Text, &b"$"[..]),
+            (Text, b"99999999999999999999"),
+            (Binary, &[0; 4]),
+        ] {
             let mut w = PickleWriter::new();
-            let r = ColumnDecoder::new(oid::MONEY, format, &DecodeOptions::default()).decode(Some(data), &mut w);
+            let r = ColumnDecoder::new(oid::MONEY, format, &DecodeOptions::default())
+                .decode(Some(data), &mut w);
             assert!(r.is_err(), "{data:?}");
         }
     }

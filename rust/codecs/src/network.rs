@@ -18,7 +18,11 @@ const FAMILY_V4: u8 = 2;
 const FAMILY_V6: u8 = 3;
 
 /// Binary `inet`/`cidr`: family, prefix bits, is-cidr flag, address length, address.
-pub(crate) fn inet_from_binary(data: &[u8], cidr: bool, w: &mut PickleWriter) -> Result<(), String> {
+pub(crate) fn inet_from_binary(
+    data: &[u8],
+    cidr: bool,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
     let name = if cidr { "cidr" } else { "inet" };
     let invalid = || format!("invalid binary {name} value {data:02x?}");
     let [family, bits, _is_cidr, len, address @ ..] = data else {
@@ -45,9 +49,17 @@ pub(crate) fn inet_from_text(text: &str, cidr: bool, w: &mut PickleWriter) -> Re
         None => (text, None),
     };
     let packed: Vec<u8> = if address.contains(':') {
-        address.parse::<Ipv6Addr>().map_err(|_| invalid())?.octets().to_vec()
+        address
+            .parse::<Ipv6Addr>()
+            .map_err(|_| invalid())?
+            .octets()
+            .to_vec()
     } else {
-        address.parse::<Ipv4Addr>().map_err(|_| invalid())?.octets().to_vec()
+        address
+            .parse::<Ipv4Addr>()
+            .map_err(|_| invalid())?
+            .octets()
+            .to_vec()
     };
     let full = (packed.len() * 8) as u8;
     write_ip(&packed, bits.unwrap_or(full), cidr, w).map_err(|_| invalid())
@@ -77,10 +89,17 @@ fn write_ip(packed: &[u8], bits: u8, cidr: bool, w: &mut PickleWriter) -> Result
 }
 
 /// Binary `macaddr` (6 bytes) or `macaddr8` (8 bytes) as `macaddr_out` prints it.
-pub(crate) fn macaddr_from_binary(data: &[u8], len: usize, w: &mut PickleWriter) -> Result<(), String> {
+pub(crate) fn macaddr_from_binary(
+    data: &[u8],
+    len: usize,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
     if data.len() != len {
         let name = if len == 6 { "macaddr" } else { "macaddr8" };
-        return Err(format!("binary {name} value must be {len} bytes, got {}", data.len()));
+        return Err(format!(
+            "binary {name} value must be {len} bytes, got {}",
+            data.len()
+        ));
     }
     let mut text = String::with_capacity(3 * len);
     for (i, b) in data.iter().enumerate() {
@@ -100,36 +119,82 @@ mod tests {
     use crate::Format::{Binary, Text};
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// Binary and text forms as PostgreSQL 18 sent them, and the Python value of both.
     #[test]
     fn network_types_from_server_bytes() {
         let cases: &[(u32, &str, &str, &str)] = &[
-            (oid::INET, "0218000401020304", "1.2.3.4/24", "IPv4Interface('1.2.3.4/24')"),
-            (oid::INET, "0220000401020304", "1.2.3.4", "IPv4Address('1.2.3.4')"),
-            (oid::INET, "0380001000000000000000000000000000000001", "::1", "IPv6Address('::1')"),
+            (
+                oid::INET,
+                "0218000401020304",
+                "1.2.3.4/24",
+                "IPv4Interface('1.2.3.4/24')",
+            ),
+            (
+                oid::INET,
+                "0220000401020304",
+                "1.2.3.4",
+                "IPv4Address('1.2.3.4')",
+            ),
+            (
+                oid::INET,
+                "0380001000000000000000000000000000000001",
+                "::1",
+                "IPv6Address('::1')",
+            ),
             (
                 oid::INET,
                 "03400010200104f8000300ba0000000000000001",
                 "2001:4f8:3:ba::1/64",
                 "IPv6Interface('2001:4f8:3:ba::1/64')",
             ),
-            (oid::INET, "0200000400000000", "0.0.0.0/0", "IPv4Interface('0.0.0.0/0')"),
-            (oid::CIDR, "020801040a000000", "10.0.0.0/8", "IPv4Network('10.0.0.0/8')"),
-            (oid::CIDR, "022001040a000001", "10.0.0.1/32", "IPv4Network('10.0.0.1/32')"),
+            (
+                oid::INET,
+                "0200000400000000",
+                "0.0.0.0/0",
+                "IPv4Interface('0.0.0.0/0')",
+            ),
+            (
+                oid::CIDR,
+                "020801040a000000",
+                "10.0.0.0/8",
+                "IPv4Network('10.0.0.0/8')",
+            ),
+            (
+                oid::CIDR,
+                "022001040a000001",
+                "10.0.0.1/32",
+                "IPv4Network('10.0.0.1/32')",
+            ),
             (
                 oid::CIDR,
                 "0320011020010db8000000000000000000000000",
                 "2001:db8::/32",
                 "IPv6Network('2001:db8::/32')",
             ),
-            (oid::MACADDR, "08002b010203", "08:00:2b:01:02:03", "'08:00:2b:01:02:03'"),
-            (oid::MACADDR8, "08002b0102030405", "08:00:2b:01:02:03:04:05", "'08:00:2b:01:02:03:04:05'"),
+            (
+                oid::MACADDR,
+                "08002b010203",
+                "08:00:2b:01:02:03",
+                "'08:00:2b:01:02:03'",
+            ),
+            (
+                oid::MACADDR8,
+                "08002b0102030405",
+                "08:00:2b:01:02:03:04:05",
+                "'08:00:2b:01:02:03:04:05'",
+            ),
         ];
         for (type_oid, binary, text, want) in cases {
-            let got = decode_all(&[(*type_oid, Binary, hex(binary)), (*type_oid, Text, text.as_bytes().to_vec())]);
+            let got = decode_all(&[
+                (*type_oid, Binary, hex(binary)),
+                (*type_oid, Text, text.as_bytes().to_vec()),
+            ]);
             assert_eq!(got, [*want, *want], "{text}");
         }
     }
@@ -154,7 +219,8 @@ mod tests {
         ];
         for (type_oid, format, data) in bad {
             let mut w = PickleWriter::new();
-            let r = ColumnDecoder::new(*type_oid, *format, &DecodeOptions::default()).decode(Some(data), &mut w);
+            let r = ColumnDecoder::new(*type_oid, *format, &DecodeOptions::default())
+                .decode(Some(data), &mut w);
             assert!(r.is_err(), "{type_oid} {format:?} {data:?}");
         }
     }

@@ -122,9 +122,7 @@ pub fn builtin(oid: u32) -> Option<&'static BuiltinType> {
 
 /// The element type of a built-in array type.
 pub fn array_element(array_oid: u32) -> Option<u32> {
-    builtin(array_oid)
-        .map(|t| t.element)
-        .filter(|&e| e != 0)
+    builtin(array_oid).map(|t| t.element).filter(|&e| e != 0)
 }
 
 /// The built-in array type whose elements are `element_oid`, if any.
@@ -168,11 +166,17 @@ mod tests {
     #[test]
     fn generated_table_knows_every_builtin_array() {
         let table = crate::builtin_types::BUILTIN_TYPES;
-        assert!(table.windows(2).all(|w| w[0].oid < w[1].oid), "sorted by OID");
+        assert!(
+            table.windows(2).all(|w| w[0].oid < w[1].oid),
+            "sorted by OID"
+        );
         assert!(table.len() > 150);
         for t in table.iter().filter(|t| t.element != 0) {
             assert_eq!(array_of(t.element), Some(t.oid), "{}", t.name);
-            assert_eq!(type_name(t.oid), Some(format!("{}[]", type_name(t.element).unwrap()).as_str()));
+            assert_eq!(
+                type_name(t.oid),
+                Some(format!("{}[]", type_name(t.element).unwrap()).as_str())
+            );
         }
         assert_eq!(type_name(INT4_ARRAY), Some("int4[]"));
         assert_eq!(type_name(CHAR), Some("char"));
@@ -180,7 +184,7 @@ mod tests {
         assert_eq!(array_element(651), Some(650)); // cidr[]
         assert_eq!(array_element(1041), Some(869)); // inet[]
         assert_eq!(array_element(2287), Some(2249)); // record[]
-        // Not arrays in the array_in/array_out sense.
+                                                     // Not arrays in the array_in/array_out sense.
         assert_eq!(array_element(22), None); // int2vector
         assert_eq!(array_element(30), None); // oidvector
         assert_eq!(array_element(NAME), None);

@@ -25,7 +25,13 @@ pub(crate) fn bits_from_binary(data: &[u8], w: &mut PickleWriter) -> Result<(), 
         return Err(invalid());
     }
     let text: String = (0..count)
-        .map(|i| if bytes[i / 8] & (0x80 >> (i % 8)) != 0 { '1' } else { '0' })
+        .map(|i| {
+            if bytes[i / 8] & (0x80 >> (i % 8)) != 0 {
+                '1'
+            } else {
+                '0'
+            }
+        })
         .collect();
     w.str(&text);
     Ok(())
@@ -48,7 +54,11 @@ pub(crate) fn write_u64(v: u64, w: &mut PickleWriter) {
     }
 }
 
-pub(crate) fn unsigned_from_binary(data: &[u8], type_name: &str, w: &mut PickleWriter) -> Result<(), String> {
+pub(crate) fn unsigned_from_binary(
+    data: &[u8],
+    type_name: &str,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
     let v = match data.len() {
         4 => u32::from_be_bytes(data.try_into().unwrap_or_default()) as u64,
         8 => u64::from_be_bytes(data.try_into().unwrap_or_default()),
@@ -58,7 +68,11 @@ pub(crate) fn unsigned_from_binary(data: &[u8], type_name: &str, w: &mut PickleW
     Ok(())
 }
 
-pub(crate) fn unsigned_from_text(text: &str, type_name: &str, w: &mut PickleWriter) -> Result<(), String> {
+pub(crate) fn unsigned_from_text(
+    text: &str,
+    type_name: &str,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
     let v: u64 = text
         .parse()
         .map_err(|_| format!("invalid {type_name} text '{text}'"))?;
@@ -69,7 +83,10 @@ pub(crate) fn unsigned_from_text(text: &str, type_name: &str, w: &mut PickleWrit
 /// Binary `tid`: uint32 block number, uint16 line pointer.
 pub(crate) fn tid_from_binary(data: &[u8], w: &mut PickleWriter) -> Result<(), String> {
     let [b0, b1, b2, b3, o0, o1] = data else {
-        return Err(format!("binary tid value must be 6 bytes, got {}", data.len()));
+        return Err(format!(
+            "binary tid value must be 6 bytes, got {}",
+            data.len()
+        ));
     };
     write_tid(
         u32::from_be_bytes([*b0, *b1, *b2, *b3]),
@@ -103,7 +120,11 @@ fn write_tid(block: u32, offset: u16, w: &mut PickleWriter) {
 }
 
 /// Binary `int2vector` (`oid::INT2`) or `oidvector` (`oid::OID`): an array.
-pub(crate) fn int_vector_from_binary(data: &[u8], element_oid: u32, w: &mut PickleWriter) -> Result<(), String> {
+pub(crate) fn int_vector_from_binary(
+    data: &[u8],
+    element_oid: u32,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
     let element = |item: &[u8], w: &mut PickleWriter| -> Result<(), String> {
         match element_oid {
             oid::INT2 => w.int(int2_from_binary(item)? as i64),
@@ -115,9 +136,21 @@ pub(crate) fn int_vector_from_binary(data: &[u8], element_oid: u32, w: &mut Pick
 }
 
 /// Text `int2vector`/`oidvector`: `1 2 3`, empty for no elements.
-pub(crate) fn int_vector_from_text(text: &str, type_name: &str, w: &mut PickleWriter) -> Result<(), String> {
-    let max = if type_name == "int2vector" { i16::MAX as i64 } else { u32::MAX as i64 };
-    let min = if type_name == "int2vector" { i16::MIN as i64 } else { 0 };
+pub(crate) fn int_vector_from_text(
+    text: &str,
+    type_name: &str,
+    w: &mut PickleWriter,
+) -> Result<(), String> {
+    let max = if type_name == "int2vector" {
+        i16::MAX as i64
+    } else {
+        u32::MAX as i64
+    };
+    let min = if type_name == "int2vector" {
+        i16::MIN as i64
+    } else {
+        0
+    };
     // Parsed before anything is written, so an error leaves no half-built list.
     let values = text
         .split(' ')
@@ -136,7 +169,11 @@ pub(crate) fn int_vector_from_text(text: &str, type_name: &str, w: &mut PickleWr
 
 /// The input text of `tid` from a `(block, offset)` tuple, or of `int2vector`/`oidvector`
 /// from a list of ints (a tuple or list parameter arrives as a list).
-pub(crate) fn int_list_param_text(items: &[ParamValue], type_oid: u32, out: &mut Vec<u8>) -> Result<(), String> {
+pub(crate) fn int_list_param_text(
+    items: &[ParamValue],
+    type_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let name = oid::describe(type_oid);
     let ints = items
         .iter()
@@ -148,8 +185,17 @@ pub(crate) fn int_list_param_text(items: &[ParamValue], type_oid: u32, out: &mut
         .ok_or_else(|| format!("parameter of type {name}: every item must be an int"))?;
     let text = match (type_oid, ints.as_slice()) {
         (oid::TID, [block, offset]) => format!("({block},{offset})"),
-        (oid::TID, _) => return Err(format!("parameter of type tid: expected (block, offset), got {} items", ints.len())),
-        _ => ints.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
+        (oid::TID, _) => {
+            return Err(format!(
+                "parameter of type tid: expected (block, offset), got {} items",
+                ints.len()
+            ))
+        }
+        _ => ints
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     out.extend_from_slice(text.as_bytes());
     Ok(())
@@ -164,7 +210,10 @@ mod tests {
     use crate::Format::{self, Binary, Text};
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// Binary and text forms as PostgreSQL 18 sent them, and the Python value of both.
@@ -179,20 +228,43 @@ mod tests {
             (oid::XID, "ffffffff", "4294967295", "4294967295"),
             (oid::CID, "00000001", "1", "1"),
             (oid::XID8, "000000000000002a", "42", "42"),
-            (oid::XID8, "ffffffffffffffff", "18446744073709551615", "18446744073709551615"),
+            (
+                oid::XID8,
+                "ffffffffffffffff",
+                "18446744073709551615",
+                "18446744073709551615",
+            ),
             (oid::TID, "000000000001", "(0,1)", "(0, 1)"),
-            (oid::TID, "ffffffffffff", "(4294967295,65535)", "(4294967295, 65535)"),
+            (
+                oid::TID,
+                "ffffffffffff",
+                "(4294967295,65535)",
+                "(4294967295, 65535)",
+            ),
             (
                 oid::INT2VECTOR,
                 "0000000100000000000000150000000300000000000000020001000000020002000000020003",
                 "1 2 3",
                 "[1, 2, 3]",
             ),
-            (oid::INT2VECTOR, "0000000100000000000000150000000000000000", "", "[]"),
-            (oid::OIDVECTOR, "00000001000000000000001a000000020000000000000004000000010000000400000002", "1 2", "[1, 2]"),
+            (
+                oid::INT2VECTOR,
+                "0000000100000000000000150000000000000000",
+                "",
+                "[]",
+            ),
+            (
+                oid::OIDVECTOR,
+                "00000001000000000000001a000000020000000000000004000000010000000400000002",
+                "1 2",
+                "[1, 2]",
+            ),
         ];
         for (type_oid, binary, text, want) in cases {
-            let got = decode_all(&[(*type_oid, Binary, hex(binary)), (*type_oid, Text, text.as_bytes().to_vec())]);
+            let got = decode_all(&[
+                (*type_oid, Binary, hex(binary)),
+                (*type_oid, Text, text.as_bytes().to_vec()),
+            ]);
             assert_eq!(got, [*want, *want], "{text}");
         }
     }
@@ -213,11 +285,16 @@ mod tests {
             (oid::INT2VECTOR, Text, b"1 x"),
             (oid::INT2VECTOR, Text, b"40000"),
             (oid::OIDVECTOR, Text, b"-1"),
-            (oid::INT2VECTOR, Binary, &hex("00000001000000000000001a0000000000000000")),
+            (
+                oid::INT2VECTOR,
+                Binary,
+                &hex("00000001000000000000001a0000000000000000"),
+            ),
         ];
         for (type_oid, format, data) in bad {
             let mut w = PickleWriter::new();
-            let r = ColumnDecoder::new(*type_oid, *format, &DecodeOptions::default()).decode(Some(data), &mut w);
+            let r = ColumnDecoder::new(*type_oid, *format, &DecodeOptions::default())
+                .decode(Some(data), &mut w);
             assert!(r.is_err(), "{type_oid} {format:?} {data:?}");
         }
     }
