@@ -160,6 +160,19 @@ def test_arrays_of_every_sampled_type(conn: Conn, typ: str) -> None:
         assert conn.exec_first(f"SELECT $1::{typ}[]", (value,))[0] == want
 
 
+def test_every_builtin_array_type_is_a_list(conn: Conn) -> None:
+    elements = [r[0] for r in conn.query(
+        "SELECT oid::regtype::text FROM pg_type WHERE typarray <> 0 AND oid < 10000 "
+        "AND typtype <> 'p' ORDER BY oid"
+    )]
+    assert len(elements) > 80
+    for element in elements:
+        sql = f"SELECT ARRAY[NULL::{element}], '{{}}'::{element}[], ARRAY[[NULL::{element}]]"
+        want = ([None], [], [[None]])
+        assert conn.query_first(sql) == want, element
+        assert conn.exec_first(sql) == want, element
+
+
 def test_box_arrays_use_semicolons(conn: Conn) -> None:
     sql = "SELECT ARRAY['(1,1),(0,0)'::box, NULL, '(3,3),(2,2)']"
     want = ["(1,1),(0,0)", None, "(3,3),(2,2)"]

@@ -1019,6 +1019,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_builtin_array_is_a_list() {
+        let arrays: Vec<u32> = crate::builtin_types::BUILTIN_TYPES
+            .iter()
+            .filter(|t| t.element != 0)
+            .map(|t| t.oid)
+            .collect();
+        assert!(arrays.len() > 80);
+        let mut cells = Vec::new();
+        for &array in &arrays {
+            cells.push((array, Format::Text, b"{}".to_vec()));
+            cells.push((array, Format::Text, b"{NULL}".to_vec()));
+            if result_format_for(array) == Format::Binary {
+                let element = oid::array_element(array).unwrap();
+                cells.push((array, Format::Binary, binary_array(element, &[1], &[None])));
+            }
+        }
+        let reprs = decode_all(&cells);
+        assert!(
+            reprs.iter().all(|r| r == "[]" || r == "[None]"),
+            "{reprs:?}"
+        );
+    }
+
+    #[test]
     fn lower_bounds_are_dropped_in_both_formats() {
         let int4 = |v: i32| Some(v.to_be_bytes().to_vec());
         let mut bounded = binary_array(oid::INT4, &[3], &[int4(1), int4(2), int4(3)]);
