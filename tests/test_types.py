@@ -150,7 +150,7 @@ def test_interval_with_months_policy(conn: Conn) -> None:
 
 def test_unknown_types_come_back_as_text(conn: Conn) -> None:
     for sql, text in [
-        ("SELECT '192.168.0.1/24'::inet", "192.168.0.1/24"),
+        ("SELECT 'a fat cat'::tsvector", "'a' 'cat' 'fat'"),
         ("SELECT '(1,2)'::point", "(1,2)"),
         ("SELECT '1 day'::interval::text", "1 day"),
         ("SELECT 'a & b'::tsquery", "'a' & 'b'"),

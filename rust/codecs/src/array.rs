@@ -1,8 +1,10 @@
 //! Arrays in both wire formats, written as nested Python lists.
 //!
 //! Lower bounds other than 1 (binary dimension headers, or the `[0:2]=` prefix of the text
-//! form) are ignored for now: Python lists are always indexed from 0, and no richer
-//! representation has been asked for yet.
+//! form) are dropped, the same way in both formats: `'[0:2]={1,2,3}'::int4[]` is
+//! `[1, 2, 3]`. Python lists are always indexed from 0, and a plain list is what every
+//! caller wants from the common case; a query that needs the bounds can select
+//! `array_lower(a, 1)` beside the array.
 
 use crate::pickle::PickleWriter;
 
@@ -112,7 +114,22 @@ pub(crate) fn array_from_text(
     w: &mut PickleWriter,
     element: ElementDecoder,
 ) -> Result<(), String> {
-    let mut p = TextParser { text, pos: 0 };
+    array_from_text_delimited(text, b',', w, element)
+}
+
+/// [`array_from_text`] for elements separated by `delimiter` (the element type's
+/// `typdelim`: `;` for `box`, whose own text holds commas, `,` for every other built-in).
+pub(crate) fn array_from_text_delimited(
+    text: &[u8],
+    delimiter: u8,
+    w: &mut PickleWriter,
+    element: ElementDecoder,
+) -> Result<(), String> {
+    let mut p = TextParser {
+        text,
+        pos: 0,
+        delimiter,
+    };
     if p.peek() == Some(b'[') {
         // Explicit bounds: skip `[l:u]...=`.
         while let Some(b) = p.next() {
@@ -134,6 +151,7 @@ pub(crate) fn array_from_text(
 struct TextParser<'a> {
     text: &'a [u8],
     pos: usize,
+    delimiter: u8,
 }
 
 impl TextParser<'_> {
@@ -195,7 +213,8 @@ impl TextParser<'_> {
                     let mut item = Vec::new();
                     while let Some(b) = self.peek() {
                         match b {
-                            b',' | b'}' => break,
+                            b'}' => break,
+                            _ if b == self.delimiter => break,
                             b'\\' => {
                                 self.pos += 1;
                                 item.push(self.next().ok_or_else(|| self.invalid())?);
@@ -216,8 +235,8 @@ impl TextParser<'_> {
                 None => return Err(self.invalid()),
             }
             match self.next() {
-                Some(b',') => continue,
                 Some(b'}') => break,
+                Some(b) if b == self.delimiter => continue,
                 _ => return Err(self.invalid()),
             }
         }

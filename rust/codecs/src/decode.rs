@@ -21,10 +21,13 @@ use std::fmt;
 
 use crate::array;
 use crate::json::json_to_pickle;
+use crate::money;
+use crate::network;
 use crate::numeric::numeric_ascii_from_binary;
 use crate::oid;
 use crate::pickle::PickleWriter;
 use crate::range;
+use crate::system_types;
 use crate::temporal;
 use crate::Format;
 
@@ -70,6 +73,19 @@ enum Scalar {
     Uuid,
     Json,
     Jsonb,
+    Inet,
+    Cidr,
+    MacAddr,
+    MacAddr8,
+    Money,
+    /// bit, varbit: str of '0'/'1'.
+    Bits,
+    /// xid, cid: unsigned 32-bit.
+    Xid,
+    Xid8,
+    Tid,
+    Int2Vector,
+    OidVector,
 }
 
 fn scalar_for(type_oid: u32) -> Option<Scalar> {
@@ -94,6 +110,17 @@ fn scalar_for(type_oid: u32) -> Option<Scalar> {
         oid::UUID => Scalar::Uuid,
         oid::JSON => Scalar::Json,
         oid::JSONB => Scalar::Jsonb,
+        oid::INET => Scalar::Inet,
+        oid::CIDR => Scalar::Cidr,
+        oid::MACADDR => Scalar::MacAddr,
+        oid::MACADDR8 => Scalar::MacAddr8,
+        oid::MONEY => Scalar::Money,
+        oid::BIT | oid::VARBIT => Scalar::Bits,
+        oid::XID | oid::CID => Scalar::Xid,
+        oid::XID8 => Scalar::Xid8,
+        oid::TID => Scalar::Tid,
+        oid::INT2VECTOR => Scalar::Int2Vector,
+        oid::OIDVECTOR => Scalar::OidVector,
         _ => return None,
     })
 }
@@ -141,6 +168,11 @@ enum Kind {
     RangeArray {
         element: RangeOf,
         element_oid: u32,
+    },
+    /// A built-in array whose elements have no decoder, in text format: a list of the
+    /// elements' texts as `str`. `delimiter` separates elements (`;` for box).
+    TextArray {
+        delimiter: u8,
     },
     /// A type without a decoder, in text format: its text as `str`.
     TextAsStr,
@@ -202,6 +234,10 @@ impl ColumnDecoder {
                 element,
                 element_oid,
             }
+        } else if let (Some(element_oid), Format::Text) = (oid::array_element(type_oid), format) {
+            Kind::TextArray {
+                delimiter: oid::array_delimiter(element_oid),
+            }
         } else if format == Format::Text {
             Kind::TextAsStr
         } else {
@@ -246,13 +282,21 @@ impl ColumnDecoder {
                     | Scalar::Bytea
                     | Scalar::Json
                     | Scalar::Jsonb
+                    | Scalar::MacAddr
+                    | Scalar::MacAddr8
+                    | Scalar::Bits
+                    | Scalar::Xid
+                    | Scalar::Xid8
+                    | Scalar::Tid
+                    | Scalar::Int2Vector
+                    | Scalar::OidVector
             )
         };
         match &self.kind {
             Kind::Scalar(s) => native(s),
             Kind::Array { element, .. } => native(element),
             Kind::Range(_) | Kind::RangeArray { .. } => false,
-            Kind::TextAsStr => true,
+            Kind::TextArray { .. } | Kind::TextAsStr => true,
             Kind::Unsupported => false,
         }
     }
@@ -334,6 +378,13 @@ impl ColumnDecoder {
                     Format::Text => array::array_from_text(data, w, &decode_element),
                 }
                 .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
+            }
+            Kind::TextArray { delimiter } => {
+                let element = |item: &[u8], w: &mut PickleWriter| {
+                    w.text(item).map_err(|e| not_utf8(self.type_oid, e))
+                };
+                array::array_from_text_delimited(data, *delimiter, w, &element)
+                    .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
             }
             Kind::TextAsStr => w.text(data).map_err(|e| not_utf8(self.type_oid, e)),
             Kind::Unsupported => Err(format!(
@@ -436,6 +487,52 @@ fn decode_scalar(
             _ => return Err("jsonb: unsupported binary format version".to_string()),
         },
         (Scalar::Jsonb, Text) => json_to_pickle(data, w).map_err(|e| format!("jsonb: {e}"))?,
+        (Scalar::Inet | Scalar::Cidr, Binary) => {
+            network::inet_from_binary(data, s == Scalar::Cidr, w)?
+        }
+        (Scalar::Inet, Text) => {
+            network::inet_from_text(text_from_bytes(data, oid::INET)?, false, w)?
+        }
+        (Scalar::Cidr, Text) => {
+            network::inet_from_text(text_from_bytes(data, oid::CIDR)?, true, w)?
+        }
+        (Scalar::MacAddr, Binary) => network::macaddr_from_binary(data, 6, w)?,
+        (Scalar::MacAddr8, Binary) => network::macaddr_from_binary(data, 8, w)?,
+        (Scalar::MacAddr | Scalar::MacAddr8, Text) => w.str(text_from_bytes(data, oid::MACADDR)?),
+        (Scalar::Money, Binary) => money::money_from_binary(data, w)?,
+        (Scalar::Money, Text) => money::money_from_text(text_from_bytes(data, oid::MONEY)?, w)?,
+        (Scalar::Bits, Binary) => system_types::bits_from_binary(data, w)?,
+        (Scalar::Bits, Text) => {
+            system_types::bits_from_text(text_from_bytes(data, oid::VARBIT)?, w)?
+        }
+        (Scalar::Xid, Binary) => {
+            system_types::unsigned_from_binary(fixed::<4>(data, "xid")?.as_slice(), "xid", w)?
+        }
+        (Scalar::Xid8, Binary) => {
+            system_types::unsigned_from_binary(fixed::<8>(data, "xid8")?.as_slice(), "xid8", w)?
+        }
+        (Scalar::Xid, Text) => {
+            system_types::unsigned_from_text(text_from_bytes(data, oid::XID)?, "xid", w)?
+        }
+        (Scalar::Xid8, Text) => {
+            system_types::unsigned_from_text(text_from_bytes(data, oid::XID8)?, "xid8", w)?
+        }
+        (Scalar::Tid, Binary) => system_types::tid_from_binary(data, w)?,
+        (Scalar::Tid, Text) => system_types::tid_from_text(text_from_bytes(data, oid::TID)?, w)?,
+        (Scalar::Int2Vector, Binary) => system_types::int_vector_from_binary(data, oid::INT2, w)
+            .map_err(|e| format!("int2vector: {e}"))?,
+        (Scalar::OidVector, Binary) => system_types::int_vector_from_binary(data, oid::OID, w)
+            .map_err(|e| format!("oidvector: {e}"))?,
+        (Scalar::Int2Vector, Text) => system_types::int_vector_from_text(
+            text_from_bytes(data, oid::INT2VECTOR)?,
+            "int2vector",
+            w,
+        )?,
+        (Scalar::OidVector, Text) => system_types::int_vector_from_text(
+            text_from_bytes(data, oid::OIDVECTOR)?,
+            "oidvector",
+            w,
+        )?,
     }
     Ok(())
 }
@@ -874,7 +971,8 @@ pub(crate) mod tests {
         assert_eq!(result_format_for(oid::INT4), Format::Binary);
         assert_eq!(result_format_for(oid::INT4_ARRAY), Format::Binary);
         assert_eq!(result_format_for(1017), Format::Text); // point[]
-        assert!(decode_err(600, Format::Binary, b"x").contains("OID 600"));
+        assert!(decode_err(600, Format::Binary, b"x").contains("no binary decoder for point"));
+        assert!(decode_err(70000, Format::Binary, b"x").contains("OID 70000"));
     }
 
     #[test]
@@ -1023,6 +1121,82 @@ pub(crate) mod tests {
                 "[[[Decimal('1.5'), None]]]",
             ]
         );
+    }
+
+    /// Arrays of element types without a binary decoder come as text (as PostgreSQL 18
+    /// prints them) and become lists of the elements' text.
+    #[test]
+    fn text_only_element_arrays_are_lists_of_str() {
+        let cells: Vec<(u32, Format, Vec<u8>)> = [
+            (1017, &br#"{"(1,2)",NULL,"(3.5,-4)"}"#[..]),
+            (1020, b"{(1,1),(0,0);(2,2),(1,1)}"),
+            (1020, b"{{(1,1),(0,0)};{NULL}}"),
+            (3643, br#"{"'a' 'cat'",""}"#),
+            (3221, b"[0:1]={0/16,16/B374D848}"),
+            (2287, br#"{"(1,x)","(2,\"y z\")"}"#),
+            (1017, b"{}"),
+        ]
+        .iter()
+        .map(|(t, v)| (*t, Format::Text, v.to_vec()))
+        .collect();
+        assert_eq!(
+            decode_all(&cells),
+            [
+                "['(1,2)', None, '(3.5,-4)']",
+                "['(1,1),(0,0)', '(2,2),(1,1)']",
+                "[['(1,1),(0,0)'], [None]]",
+                "[\"'a' 'cat'\", '']",
+                "['0/16', '16/B374D848']",
+                "['(1,x)', '(2,\"y z\")']",
+                "[]",
+            ]
+        );
+        assert_eq!(result_format_for(1017), Format::Text);
+        assert_eq!(result_format_for(1041), Format::Binary); // inet[]
+        assert!(decode_err(1017, Format::Binary, b"x").contains("no binary decoder for point[]"));
+        decode_err(1020, Format::Text, b"{(1,1),(0,0),(2,2),(1,1)}x");
+        decode_err(1017, Format::Text, b"{\"(1,2)\"");
+    }
+
+    #[test]
+    fn every_builtin_array_is_a_list() {
+        let arrays: Vec<u32> = crate::builtin_types::BUILTIN_TYPES
+            .iter()
+            .filter(|t| t.element != 0)
+            .map(|t| t.oid)
+            .collect();
+        assert!(arrays.len() > 80);
+        let mut cells = Vec::new();
+        for &array in &arrays {
+            cells.push((array, Format::Text, b"{}".to_vec()));
+            cells.push((array, Format::Text, b"{NULL}".to_vec()));
+            if result_format_for(array) == Format::Binary {
+                let element = oid::array_element(array).unwrap();
+                cells.push((array, Format::Binary, binary_array(element, &[1], &[None])));
+            }
+        }
+        let reprs = decode_all(&cells);
+        assert!(
+            reprs.iter().all(|r| r == "[]" || r == "[None]"),
+            "{reprs:?}"
+        );
+    }
+
+    #[test]
+    fn lower_bounds_are_dropped_in_both_formats() {
+        let int4 = |v: i32| Some(v.to_be_bytes().to_vec());
+        let mut bounded = binary_array(oid::INT4, &[3], &[int4(1), int4(2), int4(3)]);
+        bounded[16..20].copy_from_slice(&0i32.to_be_bytes());
+        let cells = vec![
+            (oid::INT4_ARRAY, Format::Binary, bounded),
+            (oid::INT4_ARRAY, Format::Text, b"[0:2]={1,2,3}".to_vec()),
+            (
+                oid::INT4_ARRAY,
+                Format::Text,
+                b"[-5:-4][3:3]={{1},{2}}".to_vec(),
+            ),
+        ];
+        assert_eq!(decode_all(&cells), ["[1, 2, 3]", "[1, 2, 3]", "[[1], [2]]"]);
     }
 
     #[test]

@@ -18,7 +18,12 @@
 //!   offset, as PostgreSQL does for the literal `'2024-01-01 12:00+05'::timestamp`; an
 //!   aware `time` bound to `time` likewise.
 //! * Types this crate does not know (extensions, enums, domains) get text: the value's
-//!   text form for scalars, an array literal for lists.
+//!   text form for scalars, an array literal for lists. That text is PostgreSQL's input
+//!   syntax for the matching built-in (`true`/`false`, `\x..` hex for bytes, JSON for a
+//!   dict, ISO dates and times), so the server's input function of a domain's base
+//!   type parses it.
+//! * `money` takes `Decimal`/`int`/`float` as binary cents (two fraction digits, see
+//!   `money.rs`); a `str` goes as text to the server's locale-aware parser.
 //! * A `Range` is encoded for a range parameter with the subtype's encoders, in binary
 //!   unless a bound needs the server's parser (a `str` bound, a naive `datetime` for
 //!   `tstzrange`), when the whole range goes as a text literal; a list of `Range` is a
@@ -29,11 +34,13 @@ use std::fmt;
 
 use crate::json::json_from_param;
 use crate::marshal::{ParamValue, Tag};
+use crate::money;
 use crate::numeric::{
     decimal_to_integer, digits15_to_decimal, numeric_to_binary, parse_decimal, ParsedDecimal,
 };
 use crate::oid;
 use crate::range::{EMPTY, LB_INC, LB_INF, UB_INC, UB_INF};
+use crate::system_types;
 use crate::temporal;
 use crate::textrepr::{postgres_float_text, python_float_repr};
 use crate::Format;
@@ -144,6 +151,8 @@ enum Target {
     Uuid,
     Json,
     Jsonb,
+    /// Binary int64 cents (see `money.rs`).
+    Money,
     Array {
         element_oid: u32,
     },
@@ -178,6 +187,7 @@ fn target_for(type_oid: u32) -> Target {
         oid::UUID => Target::Uuid,
         oid::JSON => Target::Json,
         oid::JSONB => Target::Jsonb,
+        oid::MONEY => Target::Money,
         _ => match oid::array_element(type_oid) {
             Some(element_oid) => Target::Array { element_oid },
             None => match (
@@ -226,9 +236,19 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
             }
             Target::Array { element_oid } => array_param(items, type_oid, element_oid, out),
             Target::Multirange { range_oid } => multirange_param(items, type_oid, range_oid, out),
-            Target::Other => array_literal(items, out).map(|_| Encoded::Value(Format::Text)),
+            Target::Other if matches!(type_oid, oid::TID | oid::INT2VECTOR | oid::OIDVECTOR) => {
+                system_types::int_list_param_text(items, type_oid, out)
+                    .map(|_| Encoded::Value(Format::Text))
+            }
+            Target::Other => array_literal(items, b',', out).map(|_| Encoded::Value(Format::Text)),
             _ => Err(mismatch(v, type_oid)),
         },
+        // A type we do not know (a domain over json, say) parses the JSON text itself.
+        ParamValue::Dict(_) if target == Target::Other => {
+            let mut s = String::new();
+            json_from_param(v, &mut s)?;
+            text(out, &s, Format::Text)
+        }
         ParamValue::Dict(_) => Err(mismatch(v, type_oid)),
         ParamValue::Bool(b) => match target {
             Target::Bool => {
@@ -236,6 +256,7 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
                 BINARY
             }
             Target::TextLike => text(out, if *b { "true" } else { "false" }, Format::Binary),
+            Target::Other => text(out, if *b { "true" } else { "false" }, Format::Text),
             _ => Err(mismatch(v, type_oid)),
         },
         ParamValue::Int(i) => int_param(*i as i128, &i.to_string(), v, target, type_oid, out),
@@ -260,6 +281,8 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
                 out.extend_from_slice(b);
                 BINARY
             }
+            // bytea's hex input syntax, for a domain over bytea and the like.
+            Target::Other => text(out, &bytea_hex_text(b), Format::Text),
             _ => Err(mismatch(v, type_oid)),
         },
         ParamValue::Tagged(Tag::Decimal, parts) => {
@@ -385,6 +408,10 @@ fn int_param(
             numeric_to_binary(&parsed, out)
                 .map_err(|e| format!("parameter of type numeric: {e}"))?;
         }
+        Target::Money => {
+            let cents = value.checked_mul(100).and_then(|c| i64::try_from(c).ok());
+            int8_to_binary(cents.ok_or_else(range)?, out);
+        }
         Target::TextLike => return text(out, shown, Format::Binary),
         Target::Other => return text(out, shown, Format::Text),
         _ => return Err(mismatch(v, type_oid)),
@@ -430,6 +457,11 @@ fn float_param(
                 i128::MAX
             };
             return int_param(value, &shown, v, target, type_oid, out);
+        }
+        Target::Money => {
+            let shown = python_float_repr(f);
+            let parsed = parse_decimal(&shown)?;
+            int8_to_binary(money::cents_from_decimal(&parsed, &shown)?, out);
         }
         Target::TextLike => return text(out, &python_float_repr(f), Format::Binary),
         Target::Other => return text(out, &postgres_float_text(f), Format::Text),
@@ -486,6 +518,12 @@ fn decimal_param(
                 Some(Err(())) => Err(out_of_range(type_oid, decimal)),
                 Some(Ok(i)) => int_param(i, decimal, v, target, type_oid, out),
             }
+        }
+        Target::Money => {
+            let parsed =
+                parse_decimal(decimal).map_err(|e| format!("parameter of type money: {e}"))?;
+            int8_to_binary(money::cents_from_decimal(&parsed, decimal)?, out);
+            BINARY
         }
         Target::TextLike => text(out, decimal, Format::Binary),
         Target::Other => text(out, decimal, Format::Text),
@@ -662,6 +700,16 @@ fn interval_text(p: &[i64]) -> String {
     format!("{} days {}.{:06} seconds", p[0], p[1], p[2])
 }
 
+/// bytea's hex input syntax: `\x0aff`.
+fn bytea_hex_text(b: &[u8]) -> String {
+    let mut t = String::with_capacity(2 + 2 * b.len());
+    t.push_str("\\x");
+    for x in b.iter() {
+        t.push_str(&format!("{x:02x}"));
+    }
+    t
+}
+
 fn uuid_text(b: &[u8]) -> String {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
@@ -769,6 +817,13 @@ pub(crate) fn array_param(
 ) -> Result<Encoded, String> {
     let dims = array_shape(items)
         .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)))?;
+    // Elements we have no binary form for go as text anyway, and the element type may
+    // have no binary input at all (aclitem): even `[]` and `[None]` must be a literal.
+    if target_for(element_oid) == Target::Other {
+        return array_literal(items, oid::array_delimiter(element_oid), out)
+            .map(|_| Encoded::Value(Format::Text))
+            .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)));
+    }
     let mut elements = Vec::new();
     leaves(items, &mut elements);
     let start = out.len();
@@ -808,7 +863,7 @@ pub(crate) fn array_param(
             }
             Encoded::Value(Format::Text) => {
                 out.truncate(start);
-                return array_literal(items, out)
+                return array_literal(items, oid::array_delimiter(element_oid), out)
                     .map(|_| Encoded::Value(Format::Text))
                     .map_err(|e| format!("parameter of type {}: {e}", oid::describe(type_oid)));
             }
@@ -818,23 +873,24 @@ pub(crate) fn array_param(
     BINARY
 }
 
-/// The array input syntax: `{{"1","2"},{"3",NULL}}`, every element quoted.
-fn array_literal(items: &[ParamValue], out: &mut Vec<u8>) -> Result<(), String> {
+/// The array input syntax: `{{"1","2"},{"3",NULL}}`, every element quoted, elements
+/// separated by the element type's `delimiter` (`;` for box).
+fn array_literal(items: &[ParamValue], delimiter: u8, out: &mut Vec<u8>) -> Result<(), String> {
     array_shape(items)?;
     let mut s = String::new();
-    literal_level(items, &mut s)?;
+    literal_level(items, delimiter as char, &mut s)?;
     out.extend_from_slice(s.as_bytes());
     Ok(())
 }
 
-fn literal_level(items: &[ParamValue], s: &mut String) -> Result<(), String> {
+fn literal_level(items: &[ParamValue], delimiter: char, s: &mut String) -> Result<(), String> {
     s.push('{');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            s.push(delimiter);
         }
         match item {
-            ParamValue::List(inner) => literal_level(inner, s)?,
+            ParamValue::List(inner) => literal_level(inner, delimiter, s)?,
             ParamValue::None => s.push_str("NULL"),
             other => {
                 s.push('"');
@@ -866,13 +922,7 @@ fn element_text(v: &ParamValue) -> Result<String, String> {
         }
         ParamValue::Float(f) => postgres_float_text(*f),
         ParamValue::Str(s) => s.to_string(),
-        ParamValue::Bytes(b) => {
-            let mut t = String::from("\\x");
-            for x in b.iter() {
-                t.push_str(&format!("{x:02x}"));
-            }
-            t
-        }
+        ParamValue::Bytes(b) => bytea_hex_text(b),
         ParamValue::Tagged(Tag::Decimal | Tag::Json | Tag::Text, parts) => {
             tagged_str(parts).to_string()
         }
@@ -1452,6 +1502,84 @@ mod tests {
             r#"{{"\\x01","t"}}"#
         );
         assert_eq!(enc(&P::None, oid::INT4).unwrap(), (Encoded::Null, vec![]));
+    }
+
+    #[test]
+    fn money_parameters_are_binary_cents() {
+        let dec = |s: &'static str| tagged(Tag::Decimal, vec![P::Str(s)]);
+        for (v, cents) in [
+            (dec("12.345"), 1235i64),
+            (dec("-0.005"), -1),
+            (dec("1E+2"), 10000),
+            (P::Int(-7), -700),
+            (P::Float(0.1), 10),
+            (P::Float(-2.675), -268),
+        ] {
+            assert_eq!(binary(&v, oid::MONEY), cents.to_be_bytes(), "{v:?}");
+        }
+        assert_eq!(
+            round_trip(&[(dec("-12345.67"), oid::MONEY)]),
+            ["Decimal('-12345.67')"]
+        );
+        // A str goes to the server's money_in, which knows lc_monetary.
+        assert_eq!(text_of(&P::Str("$1,234.56"), oid::MONEY), "$1,234.56");
+        for (v, needle) in [
+            (P::Int(i64::MAX), "out of range"),
+            (P::Float(f64::NAN), "not a finite number"),
+            (dec("1E+20"), "out of range"),
+            (P::Bool(true), "Python bool"),
+        ] {
+            let e = enc(&v, oid::MONEY).expect_err(needle);
+            assert!(e.contains(needle), "{v:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_types_get_the_values_text_form() {
+        // A domain, an enum, an extension type: OIDs the codecs do not know.
+        let other = 16390;
+        assert_eq!(text_of(&P::Bool(true), other), "true");
+        assert_eq!(text_of(&P::Bool(false), other), "false");
+        assert_eq!(text_of(&P::Bytes(b"\x00\xff"), other), "\\x00ff");
+        assert_eq!(
+            text_of(
+                &P::Dict(vec![(P::Str("a"), P::List(vec![P::Int(1)]))]),
+                other
+            ),
+            r#"{"a": [1]}"#
+        );
+        assert_eq!(text_of(&P::Str("happy"), other), "happy");
+        assert_eq!(
+            text_of(&tagged(Tag::Decimal, vec![P::Str("1.50")]), other),
+            "1.50"
+        );
+        // box[] separates its elements with ';' (a box's own text holds commas).
+        assert_eq!(
+            text_of(&P::List(vec![P::Str("(1,1),(0,0)"), P::None]), 1020),
+            r#"{"(1,1),(0,0)";NULL}"#
+        );
+        assert_eq!(
+            text_of(&P::List(vec![P::Int(3), P::Int(7)]), oid::TID),
+            "(3,7)"
+        );
+        assert_eq!(
+            text_of(&P::List(vec![P::Int(1), P::Int(-2)]), oid::INT2VECTOR),
+            "1 -2"
+        );
+        assert_eq!(text_of(&P::List(vec![]), oid::OIDVECTOR), "");
+        assert!(enc(&P::List(vec![P::Int(3)]), oid::TID)
+            .unwrap_err()
+            .contains("(block, offset)"));
+        assert!(enc(&P::List(vec![P::Str("3")]), oid::OIDVECTOR)
+            .unwrap_err()
+            .contains("int"));
+        assert_eq!(
+            text_of(
+                &P::List(vec![tagged(Tag::Text, vec![P::Str("10.0.0.0/8")])]),
+                651
+            ),
+            r#"{"10.0.0.0/8"}"#
+        );
     }
 
     #[test]

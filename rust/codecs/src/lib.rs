@@ -21,9 +21,13 @@ pub mod oid;
 pub mod pickle;
 
 mod array;
+mod builtin_types;
 mod json;
+mod money;
+mod network;
 mod numeric;
 mod range;
+mod system_types;
 mod temporal;
 mod textrepr;
 

@@ -79,9 +79,15 @@ enum Shared {
     IntAttrName,
     IsSafeAttrName,
     RangeFactory,
+    Ipv4Address,
+    Ipv6Address,
+    Ipv4Interface,
+    Ipv6Interface,
+    Ipv4Network,
+    Ipv6Network,
 }
 
-const SHARED_COUNT: usize = 13;
+const SHARED_COUNT: usize = 19;
 
 impl Shared {
     /// `(module, qualified name)` for globals, `("", text)` for plain strings. Dotted names
@@ -101,6 +107,12 @@ impl Shared {
             Shared::IntAttrName => ("", "int"),
             Shared::IsSafeAttrName => ("", "is_safe"),
             Shared::RangeFactory => ("pyro_postgres._types", "_make_range"),
+            Shared::Ipv4Address => ("ipaddress", "IPv4Address"),
+            Shared::Ipv6Address => ("ipaddress", "IPv6Address"),
+            Shared::Ipv4Interface => ("ipaddress", "IPv4Interface"),
+            Shared::Ipv6Interface => ("ipaddress", "IPv6Interface"),
+            Shared::Ipv4Network => ("ipaddress", "IPv4Network"),
+            Shared::Ipv6Network => ("ipaddress", "IPv6Network"),
         }
     }
 }
@@ -734,6 +746,28 @@ impl PickleWriter {
         self.int(seconds);
         self.int(micros);
         self.buf.extend_from_slice(&[TUPLE3, REDUCE]);
+    }
+
+    /// An `ipaddress` object from a packed address (4 or 16 bytes): `IPv4Address`/
+    /// `IPv6Address(packed)` without a prefix, else `IPv4Interface`/`IPv6Interface((packed,
+    /// prefix))`, or `IPv4Network`/`IPv6Network((packed, prefix))` for a `network` (whose
+    /// host bits the caller guarantees are zero).
+    pub fn ip(&mut self, packed: &[u8], prefix: Option<u8>, network: bool) {
+        let v6 = packed.len() == 16;
+        self.shared(match (prefix.is_some() && network, prefix.is_some(), v6) {
+            (true, _, false) => Shared::Ipv4Network,
+            (true, _, true) => Shared::Ipv6Network,
+            (false, true, false) => Shared::Ipv4Interface,
+            (false, true, true) => Shared::Ipv6Interface,
+            (false, false, false) => Shared::Ipv4Address,
+            (false, false, true) => Shared::Ipv6Address,
+        });
+        self.bytes(packed);
+        if let Some(bits) = prefix {
+            self.int(bits as i64);
+            self.buf.push(TUPLE2);
+        }
+        self.buf.extend_from_slice(&[TUPLE1, REDUCE]);
     }
 
     /// `datetime.timezone.utc` for 0, else a memoised `timezone(timedelta(seconds=offset))`.

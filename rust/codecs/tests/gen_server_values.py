@@ -78,6 +78,19 @@ VALUES = [
     (OK, "point(1, 2)"), (OK, "'1.2.3.4/32'::inet"), (OK, "'a fat cat'::tsvector"), (OK, "42::money"),
     (OK, "B'101'"), (OK, "'[1,5)'::int4range"), (OK, "ARRAY[point(1,2)]"), (OK, "ROW(1, 'x')"),
     (OK, "'{\"(1,2)\"}'::point[]"),
+    (OK, "'1.2.3.4/24'::inet"), (OK, "'::1'::inet"), (OK, "'2001:4f8:3:ba::1/64'::inet"),
+    (OK, "'::ffff:1.2.3.4'::inet"), (OK, "'10.0.0.0/8'::cidr"), (OK, "'2001:db8::/32'::cidr"), (OK, "'::/0'::cidr"),
+    (OK, "'08:00:2b:01:02:03'::macaddr"), (OK, "'08:00:2b:01:02:03:04:05'::macaddr8"),
+    (OK, "(-12345.67)::money"), (OK, "'-92233720368547758.08'::money"), (OK, "'92233720368547758.07'::money"),
+    (OK, "0::money"), (OK, "B'10110'::bit(5)"), (OK, "''::varbit"), (OK, "B'1111111101'::varbit"),
+    (OK, "'4294967295'::xid"), (OK, "'18446744073709551615'::xid8"), (OK, "'7'::cid"),
+    (OK, "'(4294967295,65535)'::tid"), (OK, "'1 -2 3'::int2vector"), (OK, "''::int2vector"), (OK, "'23 25'::oidvector"),
+    (OK, "'16/B374D848'::pg_lsn"), (OK, "'10:20:10,14,15'::pg_snapshot"), (OK, "'pg_class'::regclass"),
+    (OK, "'$.a[*]'::jsonpath"), (OK, "'a & !b'::tsquery"),
+    (OK, "ARRAY['1.2.3.4'::inet, NULL, '::1/64']"), (OK, "'[0:1]={10.0.0.0/8,::/0}'::cidr[]"),
+    (OK, "ARRAY[1.5::money, NULL]"), (OK, "ARRAY[B'101'::varbit]"), (OK, "ARRAY['(1,1),(0,0)'::box, '(2,2),(1,1)']"),
+    (OK, "ARRAY['1 2'::int2vector, NULL]"), (OK, "ARRAY['(0,1)'::tid]"), (OK, "ARRAY['16/0'::pg_lsn, NULL]"),
+    (OK, "ARRAY[[point(1,2)],[NULL::point]]"), (OK, "ARRAY['08:00:2b:01:02:03'::macaddr]"), (OK, "ARRAY['1'::xid8]"),
 ]
 
 SESSIONS = [
