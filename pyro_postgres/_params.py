@@ -88,7 +88,7 @@ def adapt(v: Any) -> Any:
     if t in _NATIVE:
         return v
     if isinstance(v, Decimal):
-        return (..., "dec", str(v))
+        return (..., "dec", str(v) if t is Decimal else Decimal.__str__(v))
     if isinstance(v, _dt.datetime):
         off = v.utcoffset()
         return (
@@ -113,19 +113,22 @@ def adapt(v: Any) -> Any:
     if isinstance(v, uuid.UUID):
         return (..., "uuid", v.bytes)
     if isinstance(v, Json):
-        return (..., "json", v.text)
+        # str.__str__: Json(text) keeps a str subclass as given, which marshal refuses.
+        return (..., "json", str.__str__(v.text))
     if isinstance(v, enum.Enum):
         return adapt(v.value)
     if isinstance(v, bool):
         return bool(v)
+    # Subclasses: the value the object holds, called through the base type's own method
+    # so that an overridden __str__/__int__/__float__/__bytes__ cannot replace it.
     if isinstance(v, int):
-        return int(v)
+        return int.__int__(v)
     if isinstance(v, float):
-        return float(v)
+        return float.__float__(v)
     if isinstance(v, str):
-        return str(v)
+        return str.__str__(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v)
+        return bytes(memoryview(v))
     if isinstance(v, (list, tuple)):
         return [adapt(x) for x in v]
     if isinstance(v, dict):

@@ -804,14 +804,6 @@ class MyBytes(bytes):
         return b"not the value"
 
 
-OVERRIDE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "adapt() converts a subclass with str(v)/int(v)/float(v)/bytes(v), which call an "
-    "overridden __str__/__int__/__float__/__bytes__: the override's result is sent, not the value"))
-JSON_STR_SUBCLASS_BUG = pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "Json(text) keeps a str subclass, adapt() passes it on, and marshal.dumps raises a bare "
-    "ValueError('unmarshallable object') instead of sending the JSON"))
-
-
 @pytest.mark.parametrize("sql, param, want", [
     ("SELECT $1::text", Color.RED, "red"),
     ("SELECT $1::int4", Color.BLUE, 2),
@@ -824,28 +816,26 @@ JSON_STR_SUBCLASS_BUG = pytest.mark.xfail(strict=True, raises=ValueError, reason
     ("SELECT $1::bool", True, True),
     ("SELECT $1::bool", False, False),
     ("SELECT $1::text", True, "true"),
-    pytest.param("SELECT $1::text", MyStr("the value"), "the value", marks=OVERRIDE_BUG),
-    pytest.param("SELECT $1::int4", MyInt(7), 7, marks=OVERRIDE_BUG),
-    pytest.param("SELECT $1::float8", MyFloat(1.5), 1.5, marks=OVERRIDE_BUG),
-    pytest.param("SELECT $1::numeric", MyDecimal("1.5"), Decimal("1.5"), marks=OVERRIDE_BUG),
+    ("SELECT $1::text", MyStr("the value"), "the value"),
+    ("SELECT $1::int4", MyInt(7), 7),
+    ("SELECT $1::float8", MyFloat(1.5), 1.5),
+    ("SELECT $1::numeric", MyDecimal("1.5"), Decimal("1.5")),
     # marshal itself writes any buffer as bytes, so __bytes__ is never asked.
     ("SELECT $1::bytea", MyBytes(b"the value"), b"the value"),
-    pytest.param("SELECT $1::text[]", [MyStr("a"), MyStr("b")], ["a", "b"], marks=OVERRIDE_BUG),
-    pytest.param("SELECT $1::jsonb", Jsonb(MyStr('{"a": 1}')), {"a": 1}, marks=JSON_STR_SUBCLASS_BUG),
-    pytest.param("SELECT $1::json", Json(MyStr('"s"')), "s", marks=JSON_STR_SUBCLASS_BUG),
+    ("SELECT $1::text[]", [MyStr("a"), MyStr("b")], ["a", "b"]),
+    ("SELECT $1::jsonb", Jsonb(MyStr('{"a": 1}')), {"a": 1}),
+    ("SELECT $1::json", Json(MyStr('"s"')), "s"),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_parameter_kinds(conn: Conn, sql: str, param: Any, want: Any) -> None:
     assert same(conn.exec_first(sql, (param,))[0], want)
 
 
-@OVERRIDE_BUG
 def test_bytes_subclass_next_to_an_adapted_value(conn: Conn) -> None:
     # A Decimal in the same call sends every parameter through adapt(), bytes included.
     got = conn.exec_first("SELECT $1::bytea, $2::numeric", (MyBytes(b"the value"), Decimal("1.5")))
     assert same(got[0], b"the value")
 
 
-@OVERRIDE_BUG
 @SCALAR
 @given(st.one_of(
     st.integers(-(2**63), 2**63 - 1).map(MyInt),
