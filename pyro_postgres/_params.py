@@ -36,7 +36,7 @@ def encode(params: Any) -> bytes:
         try:
             return _dumps(params, MARSHAL_VERSION)
         except ValueError:
-            return _dumps([adapt(v) for v in params], MARSHAL_VERSION)
+            return _dumps_adapted(_adapt_all(params))
     if params is None:
         return _EMPTY
     if isinstance(params, (str, bytes, bytearray, dict)):
@@ -56,6 +56,23 @@ def encode(params: Any) -> bytes:
 
 
 _EMPTY = _dumps((), MARSHAL_VERSION)
+_TOO_DEEP = "parameters are nested too deeply to send"
+
+
+def _adapt_all(values: Any) -> list[Any]:
+    # adapt() recurses into lists: a very deep (or self-containing) list ends in
+    # RecursionError, which is the caller's bad input, not a driver failure.
+    try:
+        return [adapt(v) for v in values]
+    except RecursionError:
+        raise EncodeError(_TOO_DEEP) from None
+
+
+def _dumps_adapted(adapted: Any) -> bytes:
+    try:
+        return _dumps(adapted, MARSHAL_VERSION)
+    except ValueError as e:  # after adapt() only nesting deeper than marshal allows is left
+        raise EncodeError(f"{_TOO_DEEP}: {e}") from None
 
 
 def encode_batch(params_list: Any) -> tuple[bytes, int]:
@@ -76,10 +93,10 @@ def encode_batch(params_list: Any) -> tuple[bytes, int]:
                 f"exec_batch: parameter set {i + 1} is a {type(row).__name__}, not a tuple or list"
             )
         try:
-            adapted.append([adapt(v) for v in row])
+            adapted.append(_adapt_all(row))
         except EncodeError as e:
             raise EncodeError(f"exec_batch: parameter set {i + 1}: {e}") from None
-    return _dumps(adapted, MARSHAL_VERSION), len(adapted)
+    return _dumps_adapted(adapted), len(adapted)
 
 
 def adapt(v: Any) -> Any:

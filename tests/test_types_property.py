@@ -849,6 +849,35 @@ def test_subclass_parameters_send_their_value(conn: Conn, v: Any) -> None:
             assert same(conn.exec_first(f"SELECT $1::{typ}", (v,))[0], value_of(v))
 
 
+def _nested(depth: int) -> list[Any]:
+    v: list[Any] = [1]
+    for _ in range(depth - 1):
+        v = [v]
+    return v
+
+
+def _self_containing() -> list[Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+@pytest.mark.parametrize("params", [
+    (_nested(300),),  # marshal carries it; the Rust side refuses more than 256 levels
+    (_nested(3000),),  # deeper than marshal goes: adapt() would recurse past Python's limit
+    (_nested(1500), Decimal(1)),  # a Decimal sends every parameter through adapt()
+    ({"k": _nested(3000)},),  # json.dumps recursing
+    (_self_containing(),),
+], ids=["300", "3000", "1500+Decimal", "dict", "self-containing"])
+def test_too_deeply_nested_parameters_are_encode_errors(conn: Conn, params: tuple[Any, ...]) -> None:
+    sql = "SELECT $1::jsonb" + (", $2::numeric" if len(params) == 2 else "")
+    with pytest.raises(EncodeError, match="nested"):
+        conn.exec_first(sql, params)
+    with pytest.raises(EncodeError, match="nested"):
+        conn.exec_batch(sql, [params])
+    assert conn.exec_first("SELECT $1::jsonb", (_nested(200),))[0] == _nested(200)
+
+
 def test_bool_is_not_an_integer_parameter(conn: Conn) -> None:
     # Deliberate: PostgreSQL itself has no implicit bool -> int cast.
     with pytest.raises(EncodeError, match="cannot bind a Python bool to a parameter of type int4"):
