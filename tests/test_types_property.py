@@ -731,6 +731,36 @@ def test_nul_in_json(conn: Conn) -> None:
     assert conn.exec_first("SELECT $1::json", ({"k": "a\x00b"},))[0] == {"k": "a\x00b"}
 
 
+def _json_depth(v: Any) -> int:
+    # Iterative: == or repr on a value this deep would hit Python's recursion limit.
+    depth = 0
+    while isinstance(v, list):
+        assert len(v) == 1
+        v, depth = v[0], depth + 1
+    assert v == 1
+    return depth
+
+
+DEEP_JSON = "[" * 2500 + "1" + "]" * 2500
+
+
+@pytest.mark.parametrize("typ", ["json", "jsonb"])
+def test_deep_json_result_through_query(conn: Conn, typ: str) -> None:
+    assert _json_depth(conn.query_first(f"SELECT '{DEEP_JSON}'::{typ}")[0]) == 2500
+    # With a column that needs pickle, exec builds the same value.
+    assert _json_depth(conn.exec_first(f"SELECT '{DEEP_JSON}'::{typ}, now()")[0]) == 2500
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "exec() of a json/jsonb value nested deeper than about 2000 levels raises a bare "
+    "ValueError('recursion limit exceeded') from marshal.loads: a result whose columns are "
+    "all marshal-native is sent as a marshal stream (statement.rs marshal_rows), and "
+    "CPython's marshal loader stops at 2000 levels; query() (pickle) returns the value"))
+@pytest.mark.parametrize("typ", ["json", "jsonb"])
+def test_deep_json_result_through_exec(conn: Conn, typ: str) -> None:
+    assert _json_depth(conn.exec_first(f"SELECT '{DEEP_JSON}'::{typ}")[0]) == 2500
+
+
 def test_large_values_through_text_and_binary(conn: Conn) -> None:
     blob = bytes(range(256)) * 4096  # 1 MiB
     text = "ab\u00e9\u2713" * (1 << 18)
