@@ -105,7 +105,12 @@ def adapt(v: Any) -> Any:
     if t in _NATIVE:
         return v
     if isinstance(v, Decimal):
-        return (..., "dec", str(v) if t is Decimal else Decimal.__str__(v))
+        text = str(v) if t is Decimal else Decimal.__str__(v)
+        # PostgreSQL reads only "NaN": '-NaN' and 'NaN123' would fail wherever the value is
+        # sent as text (array literals, unknown types). sNaN stays, to be refused.
+        if "N" in text and not v.is_snan():
+            text = "NaN"
+        return (..., "dec", text)
     if isinstance(v, _dt.datetime):
         off = v.utcoffset()
         return (

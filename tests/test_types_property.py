@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import ipaddress
 import json
 import math
 import struct
@@ -305,13 +306,14 @@ def _has_empty_dimension(v: list[Any]) -> bool:
     return False
 
 
+json_objects = json_values.filter(lambda v: isinstance(v, dict))
 ARRAYS: list[Case] = [
     array_case(c)
     for c in SCALARS
     if c.typ not in ("json", "jsonb")
 ] + [
     # A list element would be read as another dimension: JSON elements are objects here.
-    array_case(c, json_values.filter(lambda v: isinstance(v, dict)))
+    array_case(c, json_objects)
     for c in SCALARS
     if c.typ in ("json", "jsonb")
 ]
@@ -337,6 +339,34 @@ def test_values_survive_parameter_and_both_formats(conn: Conn, case: Case) -> No
     @given(case.values)
     def run(v: Any) -> None:
         check_round_trips(conn, case, v)
+
+    run()
+
+
+TEXT_LIKE = ("text", "varchar", "bpchar(8)", "name", '"char"')
+
+
+@pytest.mark.parametrize("element", SCALARS, ids=lambda c: c.typ + "[]")
+def test_array_parameters_in_text_form(conn: Conn, element: Case) -> None:
+    # One element that only has a text form (a str for a non-text type, an IP address for
+    # a text type) sends the whole array as an array literal: every other element is then
+    # written as text and quoted by the driver, and must still arrive unchanged.
+    # A list element would be read as another dimension: JSON elements are objects here.
+    values = json_objects if element.typ in ("json", "jsonb") else element.values
+
+    @FEW
+    @given(values, st.lists(st.one_of(st.none(), values), max_size=6))
+    def run(first: Any, rest: list[Any]) -> None:
+        if element.typ in TEXT_LIKE:
+            forced: Any = ipaddress.ip_address("10.0.0.1")
+            forced_want = "1" if element.typ == '"char"' else element.expected("10.0.0.1")
+        else:
+            raw = element.literal(first)
+            assert raw.startswith("'") and raw.endswith("'")
+            forced, forced_want = raw[1:-1].replace("''", "'"), element.expected(first)
+        want = [forced_want] + [None if v is None else element.expected(v) for v in rest]
+        got = conn.exec_first(f"SELECT $1::{element.typ}[]", ([forced] + rest,))[0]
+        assert same(got, want), f"sent {[forced] + rest!r}, got {got!r}, expected {want!r}"
 
     run()
 
@@ -580,6 +610,7 @@ EDGE_SAMPLES: list[tuple[str, Any]] = [
     ("int4[]", [[], []]),
     ("text[]", ["", "NULL", None, 'a"b\\c', "{,}", " "]),
     ("numeric[]", [[Decimal("NaN"), None], [Decimal("-Infinity"), Decimal("1.50")]]),
+    ("numeric[]", [Decimal("-NaN"), Decimal("NaN123")]),
     ("timestamptz[]", [dt.datetime(1950, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=45))), None]),
     ("text", "x" * (1 << 20)),
     ("text", "é✓😀" * (1 << 18)),
@@ -595,7 +626,10 @@ def _edge_expected(typ: str, v: Any) -> Any:
     if typ == "timestamptz[]":
         return [None if x is None else utc_instant(x) for x in v]
     if typ == "numeric[]":
-        return [[None if x is None else numeric_expected(x) for x in row] for row in v]
+        return [
+            [None if x is None else numeric_expected(x) for x in row] if isinstance(row, list) else numeric_expected(row)
+            for row in v
+        ]
     if typ == "int4[]" and _has_empty_dimension(v):
         return []
     return v
@@ -619,6 +653,14 @@ def test_edge_values(conn: Conn, typ: str, value: Any) -> None:
     assert same(conn.exec_first(f"SELECT $1::{typ}", (value,))[0], want)
     assert same(conn.exec_first(sql)[0], want)
     assert same(conn.query_first(sql)[0], want)
+
+
+@pytest.mark.parametrize("nan", [Decimal("-NaN"), Decimal("NaN123"), Decimal("-NaN7")], ids=str)
+def test_signed_and_payload_nan_in_text_form(conn: Conn, nan: Decimal) -> None:
+    # PostgreSQL's text input knows only 'NaN'; a str element makes the array a literal.
+    got = conn.exec_first("SELECT $1::numeric[]", ([nan, "1.5"],))[0]
+    assert same(got, [Decimal("NaN"), Decimal("1.5")])
+    assert conn.exec_first("SELECT $1::numeric", (nan,))[0].is_nan()
 
 
 def test_numeric_exact_edges_by_server_text(conn: Conn) -> None:
