@@ -36,7 +36,7 @@ def encode(params: Any) -> bytes:
         try:
             return _dumps(params, MARSHAL_VERSION)
         except ValueError:
-            return _dumps([adapt(v) for v in params], MARSHAL_VERSION)
+            return _dumps_adapted(_adapt_all(params))
     if params is None:
         return _EMPTY
     if isinstance(params, (str, bytes, bytearray, dict)):
@@ -56,6 +56,23 @@ def encode(params: Any) -> bytes:
 
 
 _EMPTY = _dumps((), MARSHAL_VERSION)
+_TOO_DEEP = "parameters are nested too deeply to send"
+
+
+def _adapt_all(values: Any) -> list[Any]:
+    # adapt() recurses into lists: a very deep (or self-containing) list ends in
+    # RecursionError, which is the caller's bad input, not a driver failure.
+    try:
+        return [adapt(v) for v in values]
+    except RecursionError:
+        raise EncodeError(_TOO_DEEP) from None
+
+
+def _dumps_adapted(adapted: Any) -> bytes:
+    try:
+        return _dumps(adapted, MARSHAL_VERSION)
+    except ValueError as e:  # after adapt() only nesting deeper than marshal allows is left
+        raise EncodeError(f"{_TOO_DEEP}: {e}") from None
 
 
 def encode_batch(params_list: Any) -> tuple[bytes, int]:
@@ -76,10 +93,10 @@ def encode_batch(params_list: Any) -> tuple[bytes, int]:
                 f"exec_batch: parameter set {i + 1} is a {type(row).__name__}, not a tuple or list"
             )
         try:
-            adapted.append([adapt(v) for v in row])
+            adapted.append(_adapt_all(row))
         except EncodeError as e:
             raise EncodeError(f"exec_batch: parameter set {i + 1}: {e}") from None
-    return _dumps(adapted, MARSHAL_VERSION), len(adapted)
+    return _dumps_adapted(adapted), len(adapted)
 
 
 def adapt(v: Any) -> Any:
@@ -88,7 +105,12 @@ def adapt(v: Any) -> Any:
     if t in _NATIVE:
         return v
     if isinstance(v, Decimal):
-        return (..., "dec", str(v))
+        text = str(v) if t is Decimal else Decimal.__str__(v)
+        # PostgreSQL reads only "NaN": '-NaN' and 'NaN123' would fail wherever the value is
+        # sent as text (array literals, unknown types). sNaN stays, to be refused.
+        if "N" in text and not v.is_snan():
+            text = "NaN"
+        return (..., "dec", text)
     if isinstance(v, _dt.datetime):
         off = v.utcoffset()
         return (
@@ -113,21 +135,24 @@ def adapt(v: Any) -> Any:
     if isinstance(v, uuid.UUID):
         return (..., "uuid", v.bytes)
     if isinstance(v, Json):
-        return (..., "json", v.text)
+        # str.__str__: Json(text) keeps a str subclass as given, which marshal refuses.
+        return (..., "json", str.__str__(v.text))
     if isinstance(v, Range):
         return (..., "range", adapt(v._lower), adapt(v._upper), v._wire_flags())
     if isinstance(v, enum.Enum):
         return adapt(v.value)
     if isinstance(v, bool):
         return bool(v)
+    # Subclasses: the value the object holds, called through the base type's own method
+    # so that an overridden __str__/__int__/__float__/__bytes__ cannot replace it.
     if isinstance(v, int):
-        return int(v)
+        return int.__int__(v)
     if isinstance(v, float):
-        return float(v)
+        return float.__float__(v)
     if isinstance(v, str):
-        return str(v)
+        return str.__str__(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v)
+        return bytes(memoryview(v))
     if isinstance(v, (list, tuple)):
         return [adapt(x) for x in v]
     if isinstance(v, dict):

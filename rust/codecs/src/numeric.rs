@@ -1,6 +1,6 @@
 //! `numeric`: PostgreSQL's binary form (base-10000 digits) to and from decimal text.
 //!
-//! Binary layout: `ndigits: i16, weight: i16, sign: u16, dscale: u16, digits: [i16]`,
+//! Binary layout: `ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: [i16]`,
 //! value = sign × Σ digits[i] × 10000^(weight − i), shown with exactly `dscale` fraction
 //! digits. The text built here is character for character what `numeric_out` prints, so a
 //! value decoded from either wire format gives the same `Decimal` (same exponent too).
@@ -34,11 +34,13 @@ pub(crate) fn numeric_ascii_from_binary(data: &[u8], out: &mut Vec<u8>) -> Resul
             data.len()
         ));
     }
-    let ndigits = i16::from_be_bytes([data[0], data[1]]);
+    // Unsigned: the largest numerics (131072 digits before the point plus 16383 after)
+    // have more than i16::MAX base-10000 digits, and the server sends the count as uint16.
+    let ndigits = u16::from_be_bytes([data[0], data[1]]);
     let weight = i16::from_be_bytes([data[2], data[3]]) as i32;
     let sign = u16::from_be_bytes([data[4], data[5]]);
     let dscale = u16::from_be_bytes([data[6], data[7]]) as i32;
-    if ndigits < 0 || data.len() != 8 + 2 * ndigits as usize {
+    if data.len() != 8 + 2 * ndigits as usize {
         return Err(format!(
             "binary numeric with {ndigits} digits has {} bytes",
             data.len()
@@ -247,10 +249,10 @@ pub(crate) fn numeric_to_binary(value: &ParsedDecimal, out: &mut Vec<u8>) -> Res
     while groups.last() == Some(&0) {
         groups.pop();
     }
-    if groups.len() > i16::MAX as usize {
+    if groups.len() > u16::MAX as usize {
         return Err("value has too many digits for numeric".to_string());
     }
-    out.extend_from_slice(&(groups.len() as i16).to_be_bytes());
+    out.extend_from_slice(&(groups.len() as u16).to_be_bytes());
     out.extend_from_slice(&(top_group as i16).to_be_bytes());
     out.extend_from_slice(&(if negative { NUMERIC_NEG } else { NUMERIC_POS }).to_be_bytes());
     out.extend_from_slice(&(dscale as u16).to_be_bytes());
@@ -347,7 +349,7 @@ pub(crate) mod tests {
     /// Builds a binary numeric from its header fields and digits.
     pub(crate) fn numeric_bytes(weight: i16, sign: u16, dscale: u16, digits: &[i16]) -> Vec<u8> {
         let mut v = Vec::new();
-        v.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+        v.extend_from_slice(&(digits.len() as u16).to_be_bytes());
         v.extend_from_slice(&weight.to_be_bytes());
         v.extend_from_slice(&sign.to_be_bytes());
         v.extend_from_slice(&dscale.to_be_bytes());
@@ -439,6 +441,21 @@ pub(crate) mod tests {
         }
         assert_eq!(round_trip("1E-1000"), format!("0.{}1", "0".repeat(999)));
         assert_eq!(round_trip("1E+1000"), format!("1{}", "0".repeat(1000)));
+    }
+
+    #[test]
+    fn largest_numerics_have_more_than_i16_max_digit_groups() {
+        // 131072 digits before the point and 16383 after: 36864 base-10000 groups, which
+        // the wire format counts in a uint16.
+        let widest = format!("{}.{}", "9".repeat(131072), "9".repeat(16383));
+        let mut bin = Vec::new();
+        numeric_to_binary(&parse_decimal(&widest).unwrap(), &mut bin).unwrap();
+        assert_eq!(u16::from_be_bytes([bin[0], bin[1]]), 36864);
+        assert_eq!(text_of(&bin), widest);
+        let integer = "9".repeat(131072);
+        assert_eq!(round_trip(&integer), integer);
+        let groups = vec![9999i16; 32768];
+        assert_eq!(text_of(&numeric_bytes(32767, 0, 0, &groups)), integer);
     }
 
     #[test]

@@ -310,14 +310,27 @@ pub(crate) fn interval_from_binary(
     w: &mut PickleWriter,
 ) -> Result<(), String> {
     interval_from_parts(usecs as i128, days as i64, months as i64, w).map_err(|_| {
-        format!(
-            "interval of {months} months {days} days {usecs} microseconds is outside Python's timedelta range"
-        )
+        // PostgreSQL 17's infinite intervals: every field at its extreme.
+        match (usecs, days, months) {
+            (i64::MAX, i32::MAX, i32::MAX) => infinite_interval("infinity"),
+            (i64::MIN, i32::MIN, i32::MIN) => infinite_interval("-infinity"),
+            _ => format!(
+                "interval of {months} months {days} days {usecs} microseconds is outside Python's timedelta range"
+            ),
+        }
     })
+}
+
+fn infinite_interval(text: &str) -> String {
+    format!("interval {text} is outside Python's timedelta range")
 }
 
 /// Parses `IntervalStyle = postgres` output: `[N year[s]] [N mon[s]] [N day[s]] [[+-]H:MM:SS[.f]]`.
 pub(crate) fn interval_from_text(text: &str, w: &mut PickleWriter) -> Result<(), String> {
+    match text {
+        "infinity" | "-infinity" => return Err(infinite_interval(text)),
+        _ => {}
+    }
     let invalid = || format!("interval '{text}' is not in IntervalStyle postgres format");
     let (mut months, mut days, mut usecs) = (0i64, 0i64, 0i128);
     let mut tokens = text.split(' ').filter(|t| !t.is_empty());
@@ -576,6 +589,33 @@ mod tests {
             assert!(is_valid_date(y, m as u32, d as u32));
             assert_eq!(days_from_civil(y, m as u32, d as u32), days);
         }
+    }
+
+    #[test]
+    fn infinite_intervals_are_named_as_such() {
+        let mut w = PickleWriter::new();
+        let before = w.len();
+        let want = |t: &str| format!("interval {t} is outside Python's timedelta range");
+        assert_eq!(
+            interval_from_binary(i64::MAX, i32::MAX, i32::MAX, &mut w),
+            Err(want("infinity"))
+        );
+        assert_eq!(
+            interval_from_binary(i64::MIN, i32::MIN, i32::MIN, &mut w),
+            Err(want("-infinity"))
+        );
+        assert_eq!(
+            interval_from_text("infinity", &mut w),
+            Err(want("infinity"))
+        );
+        assert_eq!(
+            interval_from_text("-infinity", &mut w),
+            Err(want("-infinity"))
+        );
+        // Only the exact sentinel is infinity; other extremes are reported by their fields.
+        let finite = interval_from_binary(i64::MAX, i32::MAX, 0, &mut w).unwrap_err();
+        assert!(finite.starts_with("interval of 0 months"), "{finite}");
+        assert_eq!(w.len(), before, "nothing is written for a value that fails");
     }
 
     #[test]
