@@ -88,7 +88,9 @@ PyroStatus pyro_conn_free(uint32_t handle);
 
 // Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
 // user, password, database, application_name, options, sslmode,
-// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
+// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, json
+// (parse/str/loads), temporal_out_of_range (default/str), registry_key (the key under
+// which `pyro_postgres._registry` holds the connection's Python callables), and
 // `param:<name>` for any server setting sent at startup).
 //
 // # Safety

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use pyro_codecs::decode::{result_format_for, ColumnDecoder, DecodeOptions};
 use pyro_codecs::encode::{encode_param, Encoded};
 use pyro_codecs::marshal::{parse_params, ParamValue};
+use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
 
 use crate::ClientError;
@@ -32,6 +33,8 @@ pub struct Statement {
     /// Every column decodes to marshal-native values: rows may travel as a marshal
     /// stream (cheaper to load than pickle).
     pub marshal_rows: bool,
+    /// The connection's registered types when the statement was described.
+    pub types: Arc<TypeRegistry>,
 }
 
 #[derive(Default)]
@@ -52,10 +55,9 @@ impl Partial {
         Ok(())
     }
 
-    pub fn finish(self, sql: String) -> Statement {
-        let opts = DecodeOptions::default();
+    pub fn finish(self, sql: String, opts: &DecodeOptions) -> Statement {
         let formats: Vec<_> = self.types.iter().map(|&t| result_format_for(t)).collect();
-        let decoders: Vec<_> = self.types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, &opts)).collect();
+        let decoders: Vec<_> = self.types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, opts)).collect();
         let marshal_rows = decoders.iter().all(|d| d.is_marshal_native());
         Statement {
             marshal_rows,
@@ -66,6 +68,7 @@ impl Partial {
             column_types: self.types,
             decoders: Arc::from(decoders),
             result_formats: formats.into_iter().map(|f| f as i16).collect(),
+            types: opts.types.clone(),
         }
     }
 }
@@ -197,6 +200,12 @@ pub(crate) fn encode_values(
             values.len(),
             if values.len() == 1 { "was" } else { "were" }
         )));
+    }
+    if !stmt.types.is_empty() {
+        let needed = stmt.types.python_dumps_needed(&stmt.param_types, values);
+        if !needed.is_empty() {
+            return Err(ClientError::NeedsDump(needed));
+        }
     }
     out.clear();
     formats.clear();

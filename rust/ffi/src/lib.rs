@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyro_client::{ClientError, RowMode, StatementRef};
+use pyro_codecs::decode::JsonMode;
 use pyro_codecs::pickle::PickleWriter;
 use pyro_transport::{BlockingConn, ConnectOptions, SslMode};
 
@@ -400,6 +401,10 @@ pub extern "C" fn pyro_conn_free(handle: u32) -> PyroStatus {
     })
 }
 
+/// The Python function that hands result streams a connection's callables (JSON
+/// `loads`, type loaders, composite factories): `callable(registry_key, key)`.
+const PYTHON_CALLABLES: (&str, &str) = ("pyro_postgres._registry", "callable");
+
 fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
     let mut opts = ConnectOptions {
         // Results are unpickled by pyro_postgres, which provides a faster Decimal builder.
@@ -438,6 +443,35 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
                 opts.connect_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
             "statement_cache_size" => opts.statement_cache_size = number("statement_cache_size")? as usize,
+            "json" => {
+                opts.decode.json = match value {
+                    "parse" => JsonMode::Parse,
+                    "str" => JsonMode::Str,
+                    "loads" => JsonMode::Loads,
+                    _ => return Err(ClientError::Usage(format!("unknown json mode {value:?}"))),
+                }
+            }
+            "json_dumps" => {
+                if value != "python" {
+                    return Err(ClientError::Usage(format!("unknown json_dumps {value:?}")));
+                }
+                let mut types = (*opts.decode.types).clone();
+                types.add_python_dumped(pyro_codecs::oid::JSON, pyro_codecs::oid::JSON_ARRAY);
+                types.add_python_dumped(pyro_codecs::oid::JSONB, pyro_codecs::oid::JSONB_ARRAY);
+                opts.decode.types = Arc::new(types);
+            }
+            "temporal_out_of_range" => {
+                opts.decode.temporal_as_str = match value {
+                    "default" => false,
+                    "str" => true,
+                    _ => return Err(ClientError::Usage(format!("unknown temporal_out_of_range {value:?}"))),
+                }
+            }
+            "registry_key" => {
+                let key = u32::try_from(number("registry_key")?)
+                    .map_err(|_| ClientError::Usage(format!("registry_key {value} is out of range")))?;
+                opts.python_callables = Some((PYTHON_CALLABLES.0, PYTHON_CALLABLES.1, key));
+            }
             _ => {
                 let setting = key.strip_prefix("param:").ok_or_else(|| ClientError::Usage(format!("unknown option {key}")))?;
                 opts.params.push((setting.to_owned(), value.to_owned()));
@@ -449,7 +483,9 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
 
 /// Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
 /// user, password, database, application_name, options, sslmode,
-/// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
+/// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, json
+/// (parse/str/loads), temporal_out_of_range (default/str), registry_key (the key under
+/// which `pyro_postgres._registry` holds the connection's Python callables), and
 /// `param:<name>` for any server setting sent at startup).
 ///
 /// # Safety
@@ -1076,6 +1112,21 @@ mod tests {
         assert!(!o.upgrade_to_unix_socket);
         assert!(parse_options(b"bogus\0x\0").is_err());
         assert!(parse_options(b"port\x0070000\0").is_err());
+    }
+
+    #[test]
+    fn decoding_options_are_parsed() {
+        let o = parse_options(b"json\0str\0temporal_out_of_range\0str\0registry_key\x0042\0").unwrap();
+        assert_eq!(o.decode.json, JsonMode::Str);
+        assert!(o.decode.temporal_as_str);
+        assert_eq!(o.python_callables, Some(("pyro_postgres._registry", "callable", 42)));
+        assert!(o.decode.types.is_empty());
+        let o = parse_options(b"json\0loads\0json_dumps\0python\0").unwrap();
+        assert_eq!(o.decode.json, JsonMode::Loads);
+        assert_eq!(o.decode.types.array_element(pyro_codecs::oid::JSONB_ARRAY), Some(pyro_codecs::oid::JSONB));
+        for bad in [&b"json\0yaml\0"[..], b"temporal_out_of_range\0clamp\0", b"json_dumps\0x\0", b"registry_key\0-1\0"] {
+            assert!(parse_options(bad).is_err());
+        }
     }
 
     #[test]
