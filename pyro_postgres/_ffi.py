@@ -110,6 +110,7 @@ class _Lib:
         self.conn_pipeline_status = declare("pyro_conn_pipeline_status", ctypes.c_int64, u32)
         self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
+        self.conn_register_type = declare("pyro_conn_register_type", status, u32, c_char_p, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)
         self.conn_resume = declare("pyro_conn_resume", status, u32)
         self.conn_abandon = declare("pyro_conn_abandon", status, u32)

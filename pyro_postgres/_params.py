@@ -131,6 +131,14 @@ def adapt(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [adapt(x) for x in v]
     if isinstance(v, dict):
+        if t is dict:
+            # Kept a dict when marshal can carry it: the library encodes it for the
+            # parameter's type (JSON, or an hstore registered on the connection).
+            try:
+                _dumps(v, MARSHAL_VERSION)
+                return v
+            except ValueError:
+                pass
         try:
             return (..., "json", json.dumps(v))
         except (TypeError, ValueError) as e:

@@ -26,7 +26,7 @@ from collections import deque
 import weakref
 from typing import Any, Callable, Sequence, Union
 
-from . import _ffi
+from . import _ffi, _registry, _typereg
 from ._logging import log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
@@ -553,6 +553,40 @@ class Conn:
                     except Exception:
                         if sys.exc_info()[0] is None:
                             raise
+
+    async def register_type(
+        self,
+        name_or_oid: str | int,
+        *,
+        loads: Callable[[str], Any] | None = None,
+        dumps: Callable[[Any], str] | None = None,
+        factory: Callable[..., Any] | None = None,
+    ) -> None:
+        """Registers a PostgreSQL type on this connection only (by name, resolved on the
+        server, e.g. ``"mood"``, ``"public.point3"``, or by OID), for results in both
+        formats and for parameters; arrays of the type follow.
+
+        * ``loads(text)``: results of the type become ``loads`` of their text (the type is
+          then requested in text format); without it, enums and other types stay ``str``
+          (their arrays become lists of ``str``), composites become tuples of their fields
+          decoded by type (or ``factory(*fields)``, e.g. a namedtuple class), and
+          ``hstore`` becomes ``dict[str, str | None]``.
+        * ``dumps(value) -> str``: parameters of the type (elements, for its array type)
+          are sent as that text for the server to parse; ``None`` and ``str`` values are
+          sent as they are. Without it, composites take a tuple or list of fields and
+          ``hstore`` a dict.
+
+        Registering again replaces the earlier registration. An unknown type raises
+        ``ProgrammingError``."""
+        sql, params = _typereg.lookup(name_or_oid)
+        plan = _typereg.plan(name_or_oid, await self.exec_first(sql, params), loads, dumps, factory)
+        if plan.result_callable is not None:
+            _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
+        await self._call(_DROP, self._lib.conn_register_type, plan.spec, len(plan.spec))
+        if plan.dumps is not None:
+            self._dumpers[plan.oid] = plan.dumps
+        else:
+            self._dumpers.pop(plan.oid, None)
 
     def pipeline(self) -> Pipeline:
         """A pipeline, to be used as ``async with conn.pipeline() as p:``."""

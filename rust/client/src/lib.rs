@@ -19,6 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use pyro_codecs::decode::DecodeOptions;
+use pyro_codecs::registry::{TypeKind, TypeRegistry};
 use pyro_codecs::pickle::PickleWriter;
 use pyro_protocol::backend;
 use pyro_protocol::startup::{ServerInfo, Startup, Step};
@@ -252,6 +253,27 @@ impl Client {
     /// The connection's decoding options; set once, before the first statement.
     pub fn set_decode_options(&mut self, options: DecodeOptions) {
         self.decode_options = options;
+    }
+
+    /// Registers a type for this connection (see [`TypeRegistry::register`]); statements
+    /// already described decode with it from now on.
+    pub fn register_type(&mut self, type_oid: u32, array_oid: u32, name: &str, kind: TypeKind) {
+        let mut types = (*self.decode_options.types).clone();
+        types.register(type_oid, array_oid, name, kind);
+        self.set_types(types);
+    }
+
+    /// Parameters of this type (and element-wise of its array type) are dumped by Python
+    /// first (see [`ClientError::NeedsDump`]).
+    pub fn add_python_dumped(&mut self, element_oid: u32, array_oid: u32) {
+        let mut types = (*self.decode_options.types).clone();
+        types.add_python_dumped(element_oid, array_oid);
+        self.set_types(types);
+    }
+
+    fn set_types(&mut self, types: TypeRegistry) {
+        self.decode_options.types = Arc::new(types);
+        self.stmts.set_options(&self.decode_options);
     }
 
     /// See [`PickleWriter::set_python_callables`].

@@ -124,6 +124,12 @@ fn scalar_for(type_oid: u32) -> Option<Scalar> {
     })
 }
 
+/// [`result_format_for`] on a connection with options: registered types and records
+/// choose their own format.
+pub fn result_format_with(type_oid: u32, opts: &DecodeOptions) -> Format {
+    crate::registry::result_format(type_oid, opts).unwrap_or_else(|| result_format_for(type_oid))
+}
+
 /// The format to request for a result column of this type: binary wherever a binary
 /// decoder exists (cheaper to decode), text otherwise (the value then becomes `str`).
 pub fn result_format_for(type_oid: u32) -> Format {
@@ -147,6 +153,8 @@ enum Kind {
     TextAsStr,
     /// A type without a decoder in binary format, which `result_format_for` never asks for.
     Unsupported,
+    /// A registered type, a record, or an array of either (see [`crate::registry`]).
+    Custom(crate::registry::CustomDecoder),
 }
 
 /// Decodes the values of one result column; chosen once, used for every row.
@@ -160,6 +168,17 @@ pub struct ColumnDecoder {
 
 impl ColumnDecoder {
     pub fn new(type_oid: u32, format: Format, opts: &DecodeOptions) -> Self {
+        if let Some(custom) = crate::registry::CustomDecoder::for_type(type_oid, format, opts) {
+            return ColumnDecoder {
+                kind: Kind::Custom(custom),
+                format,
+                type_oid,
+                scalar_options: ScalarOptions::default(),
+            };
+        }
+        if let Some(base) = crate::registry::CustomDecoder::domain_base(type_oid, opts) {
+            return ColumnDecoder::new(base, format, opts).declared_as(type_oid);
+        }
         let mut decoder = Self::new_default(type_oid, format);
         decoder.scalar_options = ScalarOptions {
             json: opts.json,
@@ -193,6 +212,13 @@ impl ColumnDecoder {
 
     pub fn type_oid(&self) -> u32 {
         self.type_oid
+    }
+
+    /// The same decoder for values whose declared type is `type_oid` (a domain decodes
+    /// as its base type).
+    pub(crate) fn declared_as(mut self, type_oid: u32) -> Self {
+        self.type_oid = type_oid;
+        self
     }
 
     pub fn format(&self) -> Format {
@@ -234,6 +260,7 @@ impl ColumnDecoder {
             Kind::Array { element, .. } => native(element),
             Kind::TextAsStr => true,
             Kind::Unsupported => false,
+            Kind::Custom(c) => c.is_marshal_native(),
         }
     }
 
@@ -261,6 +288,7 @@ impl ColumnDecoder {
                 .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
             }
             Kind::TextAsStr => text_from_bytes(data, self.type_oid).map(|s| w.str(s)),
+            Kind::Custom(c) => c.decode(self.format, data, w),
             Kind::Unsupported => Err(format!(
                 "no binary decoder for {}; request it in text format",
                 oid::describe(self.type_oid)
@@ -1196,7 +1224,7 @@ mod speed {
 }
 
 #[cfg(test)]
-mod option_tests {
+pub(crate) mod option_tests {
     use super::*;
     use crate::python_harness::run_python;
 

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use pyro_client::{ClientError, RowMode, StatementRef};
 use pyro_codecs::decode::JsonMode;
+use pyro_codecs::registry::TypeKind;
 use pyro_codecs::pickle::PickleWriter;
 use pyro_transport::{BlockingConn, ConnectOptions, SslMode};
 
@@ -879,6 +880,55 @@ pub unsafe extern "C" fn pyro_conn_prepare(handle: u32, sqls: *const u8, sqls_le
         }
         conn.client.start_prepare(&list)?;
         conn.run()
+    })
+}
+
+/// Registers a type for the connection's results and parameters (`Conn.register_type`).
+/// `spec` is `marshal.dumps((oid, array_oid, name, kind, python_dumped, factory, fields))`:
+/// `kind` one of `text`, `enum`, `loader`, `composite`, `hstore`, `domain`; `fields` the
+/// composite's `(declared type, decode-as type)` pairs, or for a domain `[(base, base)]`;
+/// `python_dumped` 1 when Python dumps its parameters; `factory` 1 when a composite's
+/// values go through the connection's callable for the OID. No I/O.
+///
+/// # Safety
+/// `spec` must be null (with a zero length) or point to `spec_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_register_type(handle: u32, spec: *const u8, spec_len: u32) -> PyroStatus {
+    let spec = bytes(spec, spec_len as usize);
+    with_conn(handle, |conn| {
+        conn.client.result = Default::default();
+        let bad = |what: &str| ClientError::Usage(format!("register_type: bad specification ({what})"));
+        let items = pyro_codecs::marshal::parse_params(spec).map_err(|e| bad(&e.message))?;
+        use pyro_codecs::marshal::ParamValue as P;
+        let int = |v: &P| match v {
+            P::Int(i) => u32::try_from(*i).map_err(|_| bad("an OID is out of range")),
+            P::Bool(b) => Ok(*b as u32),
+            _ => Err(bad("expected an int")),
+        };
+        let [oid, array_oid, P::Str(name), P::Str(kind), dumped, factory, P::List(fields)] = &items[..] else {
+            return Err(bad("shape"));
+        };
+        let (oid, array_oid, dumped, factory) = (int(oid)?, int(array_oid)?, int(dumped)? != 0, int(factory)? != 0);
+        let mut pairs = Vec::with_capacity(fields.len());
+        for f in fields {
+            let P::List(pair) = f else { return Err(bad("fields")) };
+            let [declared, decode_as] = &pair[..] else { return Err(bad("fields")) };
+            pairs.push((int(declared)?, int(decode_as)?));
+        }
+        let kind = match *kind {
+            "text" => TypeKind::Text,
+            "enum" => TypeKind::Enum,
+            "loader" => TypeKind::Loader,
+            "hstore" => TypeKind::Hstore,
+            "composite" => TypeKind::Composite { fields: pairs, factory },
+            "domain" => TypeKind::Domain { base: pairs.first().ok_or_else(|| bad("domain base"))?.1 },
+            other => return Err(bad(&format!("kind {other:?}"))),
+        };
+        conn.client.register_type(oid, array_oid, name, kind);
+        if dumped {
+            conn.client.add_python_dumped(oid, array_oid);
+        }
+        Ok(())
     })
 }
 
