@@ -161,6 +161,11 @@ def dump(params: Any, needs: list[tuple[int, int, int]], dumpers: dict[int, Call
     type)``, see ``_ffi.NeedsDump``) turned into text by the connection's dumpers: the
     value itself, or each element of an array. ``None``, ``str`` and ``Json`` values are
     already what the server reads and stay as they are."""
+    if not isinstance(params, (tuple, list)):
+        # An iterator was consumed by the first attempt.
+        raise IncorrectApiUsageError(
+            "parameters bound to types with a Python dumper must be given as a tuple or list"
+        )
     values = list(params)
     for index, type_oid, element_oid in needs:
         fn = dumpers.get(element_oid)

@@ -189,6 +189,9 @@ def test_json_dumps_errors_are_encode_errors(connect: Callable[..., Api]) -> Non
     with pytest.raises(EncodeError, match="parameter set 2"):
         api.exec_batch("SELECT $1::jsonb", [("[1]",), ([1],)])
     assert api.exec("SELECT $1::jsonb, $2::int", ('{"ok": 1}', 2)) == [({"ok": 1}, 2)]
+    with pytest.raises(IncorrectApiUsageError, match="tuple or list"):
+        api.exec("SELECT $1::jsonb", iter([{"a": 1}]))
+    assert api.exec_first("SELECT 1") == (1,)
 
 
 # ---- dates and timestamps outside Python's range
