@@ -259,6 +259,9 @@ def test_registration_by_oid_and_bad_registrations(api: Api) -> None:
         api.register_type("anyelement")
     with pytest.raises(TypeError):
         api.register_type("reg.mood", loads="str")  # type: ignore[arg-type]
+    # A malformed specification at the C ABI is refused, not a crash.
+    for spec in (b"", b"garbage", __import__("marshal").dumps((1, 2, "x", "nonsense", 0, 0, []))):
+        assert api.conn._lib.conn_register_type(api.conn._h, spec, len(spec)) == 1
     assert api.exec_first("SELECT 1") == (1,)
 
 
