@@ -351,7 +351,9 @@ fn decode_optional(
     }
     let outside = match (s, format) {
         (Scalar::Date, Binary) => temporal::date_text_if_outside(int4_from_binary(data).ok()?),
-        (Scalar::Date, Text) => temporal::date_text_if_outside_text(std::str::from_utf8(data).ok()?),
+        (Scalar::Date, Text) => {
+            temporal::date_text_if_outside_text(std::str::from_utf8(data).ok()?)
+        }
         (Scalar::Timestamp | Scalar::TimestampTz, Binary) => {
             temporal::timestamp_text_if_outside_usecs(
                 int8_from_binary(data).ok()?,
@@ -1231,7 +1233,10 @@ pub(crate) mod option_tests {
     /// Reprs of the values decoded with `opts`; the connection's callables are
     /// `reg.callable(connection, key)`, which here returns a function that tags its
     /// arguments with the connection and key.
-    pub(crate) fn decode_with_options(opts: &DecodeOptions, cells: &[(u32, Format, &[u8])]) -> Vec<String> {
+    pub(crate) fn decode_with_options(
+        opts: &DecodeOptions,
+        cells: &[(u32, Format, &[u8])],
+    ) -> Vec<String> {
         let mut w = PickleWriter::new();
         w.set_python_callables("reg", "callable", 7);
         w.empty_list();
@@ -1252,7 +1257,11 @@ pub(crate) mod option_tests {
              sys.stdout.write(''.join(repr(x) + '\\n' for x in v))",
             w.as_bytes(),
         );
-        String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]
@@ -1264,12 +1273,24 @@ pub(crate) mod option_tests {
             (oid::JSONB, Format::Binary, b"\x01{\"a\": 1}"),
             (oid::JSONB_ARRAY, Format::Text, br#"{"{\"a\": 1}",NULL}"#),
         ];
-        let str_opts = DecodeOptions { json: JsonMode::Str, ..Default::default() };
+        let str_opts = DecodeOptions {
+            json: JsonMode::Str,
+            ..Default::default()
+        };
         assert_eq!(
             decode_with_options(&str_opts, &cells),
-            ["'[1,  2]'", "'[1,  2]'", "'{\"a\": 1}'", "'{\"a\": 1}'", "['{\"a\": 1}', None]"]
+            [
+                "'[1,  2]'",
+                "'[1,  2]'",
+                "'{\"a\": 1}'",
+                "'{\"a\": 1}'",
+                "['{\"a\": 1}', None]"
+            ]
         );
-        let loads = DecodeOptions { json: JsonMode::Loads, ..Default::default() };
+        let loads = DecodeOptions {
+            json: JsonMode::Loads,
+            ..Default::default()
+        };
         assert_eq!(
             decode_with_options(&loads, &cells),
             [
@@ -1283,13 +1304,17 @@ pub(crate) mod option_tests {
         assert!(!ColumnDecoder::new(oid::JSONB, Format::Binary, &loads).is_marshal_native());
         assert!(ColumnDecoder::new(oid::JSONB, Format::Binary, &str_opts).is_marshal_native());
         let mut w = PickleWriter::new();
-        let bad = ColumnDecoder::new(oid::JSONB, Format::Binary, &str_opts).decode(Some(b"\x02{}"), &mut w);
+        let bad = ColumnDecoder::new(oid::JSONB, Format::Binary, &str_opts)
+            .decode(Some(b"\x02{}"), &mut w);
         assert!(bad.unwrap_err().message.contains("jsonb"));
     }
 
     #[test]
     fn temporal_values_outside_python_as_text() {
-        let opts = DecodeOptions { temporal_as_str: true, ..Default::default() };
+        let opts = DecodeOptions {
+            temporal_as_str: true,
+            ..Default::default()
+        };
         let days = |y, m, d| temporal::days_from_civil(y, m, d) as i32;
         let usecs = |y, m, d, us: i64| days(y, m, d) as i64 * 86_400_000_000 + us;
         let date_bc = days(-43, 3, 15).to_be_bytes();
@@ -1298,7 +1323,11 @@ pub(crate) mod option_tests {
         let ts_bc = usecs(-43, 3, 15, 43_200_500_000).to_be_bytes();
         let tstz_bc = usecs(0, 12, 31, 84_600_000_000).to_be_bytes();
         let ts_big = usecs(12345, 6, 7, 3_723_000_000).to_be_bytes();
-        let (date_max, date_min, ts_max) = (i32::MAX.to_be_bytes(), i32::MIN.to_be_bytes(), i64::MAX.to_be_bytes());
+        let (date_max, date_min, ts_max) = (
+            i32::MAX.to_be_bytes(),
+            i32::MIN.to_be_bytes(),
+            i64::MAX.to_be_bytes(),
+        );
         let cells: Vec<(u32, Format, &[u8])> = vec![
             (oid::DATE, Format::Binary, &date_max),
             (oid::DATE, Format::Text, b"infinity"),
@@ -1348,7 +1377,8 @@ pub(crate) mod option_tests {
         );
         // Malformed text still fails, naming the value.
         let mut w = PickleWriter::new();
-        let bad = ColumnDecoder::new(oid::DATE, Format::Text, &opts).decode(Some(b"20x4-01-01"), &mut w);
+        let bad =
+            ColumnDecoder::new(oid::DATE, Format::Text, &opts).decode(Some(b"20x4-01-01"), &mut w);
         assert!(bad.unwrap_err().message.contains("20x4"));
     }
 }

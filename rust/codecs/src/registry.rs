@@ -41,7 +41,10 @@ pub enum TypeKind {
     /// callable registered under the type's OID called with the fields. Parameters: a
     /// tuple or list of the fields. Each field is `(declared type, type to decode it as)`:
     /// they differ for a field of a domain type, which decodes as the domain's base type.
-    Composite { fields: Vec<(u32, u32)>, factory: bool },
+    Composite {
+        fields: Vec<(u32, u32)>,
+        factory: bool,
+    },
     /// The hstore extension's type: `dict[str, str | None]` both ways.
     Hstore,
     /// A domain: decodes and encodes as its base type.
@@ -73,7 +76,13 @@ impl TypeRegistry {
     /// (0: none).
     pub fn register(&mut self, type_oid: u32, array_oid: u32, name: &str, kind: TypeKind) {
         self.python_dumped.remove(&type_oid);
-        self.types.insert(type_oid, Registered { kind, name: name.to_string() });
+        self.types.insert(
+            type_oid,
+            Registered {
+                kind,
+                name: name.to_string(),
+            },
+        );
         if array_oid != 0 {
             self.arrays.insert(array_oid, type_oid);
         }
@@ -109,7 +118,11 @@ impl TypeRegistry {
     /// empty list when `values` can be encoded as they are. Every parameter of a dumped
     /// type is listed once one value needs it, so one retry is enough even for the many
     /// rows of a batch.
-    pub fn python_dumps_needed(&self, param_types: &[u32], values: &[ParamValue]) -> Vec<(u32, u32, u32)> {
+    pub fn python_dumps_needed(
+        &self,
+        param_types: &[u32],
+        values: &[ParamValue],
+    ) -> Vec<(u32, u32, u32)> {
         if self.python_dumped.is_empty() {
             return Vec::new();
         }
@@ -119,7 +132,13 @@ impl TypeRegistry {
             .filter_map(|(i, &t)| self.dumped_element(t).map(|e| (i as u32, t, e)))
             .collect();
         let needed = dumped.iter().any(|&(i, t, e)| {
-            values.get(i as usize).is_some_and(|v| if t == e { is_not_text(v) } else { has_leaf_not_text(v) })
+            values.get(i as usize).is_some_and(|v| {
+                if t == e {
+                    is_not_text(v)
+                } else {
+                    has_leaf_not_text(v)
+                }
+            })
         });
         if needed {
             dumped
@@ -141,14 +160,22 @@ impl TypeRegistry {
     /// Encodes a parameter of a registered type (or an array of one) that the built-in
     /// encoder cannot: hstore from a dict, a composite from a tuple, a domain as its base
     /// type. None leaves the value to the built-in encoder.
-    pub fn encode(&self, v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Option<Result<crate::Encoded, String>> {
+    pub fn encode(
+        &self,
+        v: &ParamValue,
+        type_oid: u32,
+        out: &mut Vec<u8>,
+    ) -> Option<Result<crate::Encoded, String>> {
         if self.types.is_empty() {
             return None;
         }
         if let Some(&element) = self.arrays.get(&type_oid) {
             if let ParamValue::List(items) = v {
                 if self.types.contains_key(&element) && !self.python_dumped.contains(&element) {
-                    return Some(self.array_literal(items, element, out).map(|_| crate::Encoded::Value(Format::Text)));
+                    return Some(
+                        self.array_literal(items, element, out)
+                            .map(|_| crate::Encoded::Value(Format::Text)),
+                    );
                 }
             }
             return None;
@@ -193,7 +220,12 @@ impl TypeRegistry {
         crate::encode::element_text(v)
     }
 
-    fn record_text(&self, fields: &[ParamValue], field_types: &[(u32, u32)], type_oid: u32) -> Result<String, String> {
+    fn record_text(
+        &self,
+        fields: &[ParamValue],
+        field_types: &[(u32, u32)],
+        type_oid: u32,
+    ) -> Result<String, String> {
         if fields.len() != field_types.len() {
             return Err(format!(
                 "{} has {} fields, the value has {}",
@@ -208,7 +240,9 @@ impl TypeRegistry {
                 s.push(',');
             }
             if !matches!(v, ParamValue::None) {
-                let text = self.field_text(v, t).map_err(|e| format!("field {} of {}: {e}", i + 1, self.name(type_oid)))?;
+                let text = self
+                    .field_text(v, t)
+                    .map_err(|e| format!("field {} of {}: {e}", i + 1, self.name(type_oid)))?;
                 push_quoted(&mut s, &text);
             }
         }
@@ -217,7 +251,12 @@ impl TypeRegistry {
     }
 
     /// `{"…","…",NULL}` with each element written by [`TypeRegistry::field_text`].
-    fn array_literal(&self, items: &[ParamValue], element: u32, out: &mut Vec<u8>) -> Result<(), String> {
+    fn array_literal(
+        &self,
+        items: &[ParamValue],
+        element: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         let mut s = String::from("{");
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -225,7 +264,9 @@ impl TypeRegistry {
             }
             match item {
                 ParamValue::None => s.push_str("NULL"),
-                ParamValue::List(inner) if !matches!(self.kind(element), Some(TypeKind::Composite { .. })) => {
+                ParamValue::List(inner)
+                    if !matches!(self.kind(element), Some(TypeKind::Composite { .. })) =>
+                {
                     let mut nested = Vec::new();
                     self.array_literal(inner, element, &mut nested)?;
                     s.push_str(&String::from_utf8_lossy(&nested));
@@ -259,14 +300,22 @@ fn hstore_text(pairs: &[(ParamValue, ParamValue)]) -> Result<String, String> {
             s.push_str(", ");
         }
         let ParamValue::Str(key) = k else {
-            return Err(format!("hstore keys must be str, not {}", k.python_type_name()));
+            return Err(format!(
+                "hstore keys must be str, not {}",
+                k.python_type_name()
+            ));
         };
         push_quoted(&mut s, key);
         s.push_str("=>");
         match v {
             ParamValue::None => s.push_str("NULL"),
             ParamValue::Str(value) => push_quoted(&mut s, value),
-            other => return Err(format!("hstore values must be str or None, not {}", other.python_type_name())),
+            other => {
+                return Err(format!(
+                    "hstore values must be str or None, not {}",
+                    other.python_type_name()
+                ))
+            }
         }
     }
     Ok(s)
@@ -274,7 +323,10 @@ fn hstore_text(pairs: &[(ParamValue, ParamValue)]) -> Result<String, String> {
 
 /// True unless the value is already text (a `str`, or what a dumper returned) or NULL.
 fn is_not_text(v: &ParamValue) -> bool {
-    !matches!(v, ParamValue::None | ParamValue::Str(_) | ParamValue::Tagged(Tag::Text | Tag::Json, _))
+    !matches!(
+        v,
+        ParamValue::None | ParamValue::Str(_) | ParamValue::Tagged(Tag::Text | Tag::Json, _)
+    )
 }
 
 /// For an array parameter: some element of the (nested) list is not text yet.
@@ -307,7 +359,10 @@ pub(crate) fn result_format(type_oid: u32, opts: &DecodeOptions) -> Option<Forma
         TypeKind::Composite { fields, .. } => {
             // Binary only when every field has a binary decoder; the text form can always
             // be decoded field by field.
-            if fields.iter().all(|&(_, t)| result_format_with(t, opts) == Format::Binary) {
+            if fields
+                .iter()
+                .all(|&(_, t)| result_format_with(t, opts) == Format::Binary)
+            {
                 Format::Binary
             } else {
                 Format::Text
@@ -322,20 +377,37 @@ pub(crate) enum CustomDecoder {
     /// The value's text (or an enum's binary label) as `str`.
     Str,
     /// The connection's callable for the type, with the text.
-    Loader { key: u32 },
+    Loader {
+        key: u32,
+    },
     /// An anonymous record: binary fields decoded by the type each names; in text, the
     /// fields cannot be typed and stay `str`.
-    Record { opts: Box<DecodeOptions> },
-    Composite { name: Arc<str>, fields: Arc<[ColumnDecoder]>, factory: Option<u32> },
+    Record {
+        opts: Box<DecodeOptions>,
+    },
+    Composite {
+        name: Arc<str>,
+        fields: Arc<[ColumnDecoder]>,
+        factory: Option<u32>,
+    },
     Hstore,
-    Array { element: Box<ColumnDecoder>, element_oid: u32 },
+    Array {
+        element: Box<ColumnDecoder>,
+        element_oid: u32,
+    },
 }
 
 impl CustomDecoder {
     /// The decoder for `type_oid` in `format`, when the registry (or `record`) covers it.
-    pub(crate) fn for_type(type_oid: u32, format: Format, opts: &DecodeOptions) -> Option<CustomDecoder> {
+    pub(crate) fn for_type(
+        type_oid: u32,
+        format: Format,
+        opts: &DecodeOptions,
+    ) -> Option<CustomDecoder> {
         if type_oid == RECORD {
-            return Some(CustomDecoder::Record { opts: Box::new(opts.clone()) });
+            return Some(CustomDecoder::Record {
+                opts: Box::new(opts.clone()),
+            });
         }
         if type_oid == RECORD_ARRAY {
             return Some(CustomDecoder::Array {
@@ -357,7 +429,10 @@ impl CustomDecoder {
         let registered = types.types.get(&type_oid)?;
         Some(match &registered.kind {
             // Never in place of a built-in decoder (a type registered for its dumper).
-            TypeKind::Text if format == Format::Text && crate::decode::result_format_for(type_oid) == Format::Text => {
+            TypeKind::Text
+                if format == Format::Text
+                    && crate::decode::result_format_for(type_oid) == Format::Text =>
+            {
                 CustomDecoder::Str
             }
             TypeKind::Text => return None,
@@ -369,7 +444,9 @@ impl CustomDecoder {
                 name: Arc::from(registered.name.as_str()),
                 fields: fields
                     .iter()
-                    .map(|&(declared, decode_as)| ColumnDecoder::new(decode_as, format, opts).declared_as(declared))
+                    .map(|&(declared, decode_as)| {
+                        ColumnDecoder::new(decode_as, format, opts).declared_as(declared)
+                    })
                     .collect(),
                 factory: factory.then_some(type_oid),
             },
@@ -392,7 +469,12 @@ impl CustomDecoder {
         }
     }
 
-    pub(crate) fn decode(&self, format: Format, data: &[u8], w: &mut PickleWriter) -> Result<(), String> {
+    pub(crate) fn decode(
+        &self,
+        format: Format,
+        data: &[u8],
+        w: &mut PickleWriter,
+    ) -> Result<(), String> {
         match self {
             CustomDecoder::Str => w.str(text(data)?),
             CustomDecoder::Loader { key } => w.call_with_str(*key, text(data)?),
@@ -400,12 +482,17 @@ impl CustomDecoder {
                 Format::Binary => hstore_from_binary(data, w)?,
                 Format::Text => hstore_from_text(data, w)?,
             },
-            CustomDecoder::Array { element, element_oid } => {
+            CustomDecoder::Array {
+                element,
+                element_oid,
+            } => {
                 let decode_element = |item: &[u8], w: &mut PickleWriter| {
                     element.decode(Some(item), w).map_err(|e| e.message)
                 };
                 match format {
-                    Format::Binary => array::array_from_binary(data, *element_oid, w, &decode_element)?,
+                    Format::Binary => {
+                        array::array_from_binary(data, *element_oid, w, &decode_element)?
+                    }
                     Format::Text => array::array_from_text(data, w, &decode_element)?,
                 }
             }
@@ -423,7 +510,11 @@ impl CustomDecoder {
                     w.end_tuple(fields.len());
                 }
             },
-            CustomDecoder::Composite { name, fields, factory } => {
+            CustomDecoder::Composite {
+                name,
+                fields,
+                factory,
+            } => {
                 match factory {
                     Some(key) => {
                         w.push_callable(*key);
@@ -439,7 +530,11 @@ impl CustomDecoder {
                             values.clear(); // `()`: no fields (it also reads as one NULL)
                         }
                         if values.len() != fields.len() {
-                            return Err(format!("{name} value has {} fields, expected {}", values.len(), fields.len()));
+                            return Err(format!(
+                                "{name} value has {} fields, expected {}",
+                                values.len(),
+                                fields.len()
+                            ));
                         }
                         for (decoder, value) in fields.iter().zip(&values) {
                             decoder
@@ -508,7 +603,11 @@ impl<'a> BinFields<'a> {
     }
 }
 
-fn record_from_binary(data: &[u8], w: &mut PickleWriter, opts: &DecodeOptions) -> Result<(), String> {
+fn record_from_binary(
+    data: &[u8],
+    w: &mut PickleWriter,
+    opts: &DecodeOptions,
+) -> Result<(), String> {
     let mut r = BinFields { data, pos: 0 };
     let n = r.count()?;
     w.begin_tuple(n);
@@ -531,11 +630,19 @@ fn record_from_binary(data: &[u8], w: &mut PickleWriter, opts: &DecodeOptions) -
     r.end()
 }
 
-fn composite_from_binary(data: &[u8], w: &mut PickleWriter, name: &str, fields: &[ColumnDecoder]) -> Result<(), String> {
+fn composite_from_binary(
+    data: &[u8],
+    w: &mut PickleWriter,
+    name: &str,
+    fields: &[ColumnDecoder],
+) -> Result<(), String> {
     let mut r = BinFields { data, pos: 0 };
     let n = r.count()?;
     if n != fields.len() {
-        return Err(format!("{name} value has {n} fields, expected {}", fields.len()));
+        return Err(format!(
+            "{name} value has {n} fields, expected {}",
+            fields.len()
+        ));
     }
     for (i, decoder) in fields.iter().enumerate() {
         let field_type = u32::from_be_bytes(r.take(4)?.try_into().unwrap_or_default());
@@ -555,7 +662,12 @@ fn composite_from_binary(data: &[u8], w: &mut PickleWriter, name: &str, fields: 
 
 /// The fields of a record's text form; None for NULL.
 pub(crate) fn record_fields_from_text(data: &[u8]) -> Result<Vec<Option<Vec<u8>>>, String> {
-    let invalid = || format!("malformed record text '{}'", String::from_utf8_lossy(&data[..data.len().min(200)]));
+    let invalid = || {
+        format!(
+            "malformed record text '{}'",
+            String::from_utf8_lossy(&data[..data.len().min(200)])
+        )
+    };
     let inner = data
         .strip_prefix(b"(")
         .and_then(|d| d.strip_suffix(b")"))
@@ -604,7 +716,11 @@ pub(crate) fn record_fields_from_text(data: &[u8]) -> Result<Vec<Option<Vec<u8>>
                 }
             }
         }
-        fields.push(if value.is_empty() && !quoted_or_escaped { None } else { Some(value) });
+        fields.push(if value.is_empty() && !quoted_or_escaped {
+            None
+        } else {
+            Some(value)
+        });
         if i >= inner.len() {
             break;
         }
@@ -619,7 +735,9 @@ fn hstore_from_binary(data: &[u8], w: &mut PickleWriter) -> Result<(), String> {
     w.empty_dict();
     w.mark();
     for _ in 0..n {
-        let key = r.value()?.ok_or_else(|| "hstore: a key is NULL".to_string())?;
+        let key = r
+            .value()?
+            .ok_or_else(|| "hstore: a key is NULL".to_string())?;
         w.str(text(key).map_err(|e| format!("hstore key {e}"))?);
         match r.value()? {
             None => w.none(),
@@ -679,7 +797,10 @@ fn hstore_from_text(data: &[u8], w: &mut PickleWriter) -> Result<(), String> {
         }
         i += 2;
         skip_spaces(&mut i);
-        if data.get(i..i + 4).is_some_and(|b| b.eq_ignore_ascii_case(b"NULL")) {
+        if data
+            .get(i..i + 4)
+            .is_some_and(|b| b.eq_ignore_ascii_case(b"NULL"))
+        {
             w.none();
             i += 4;
         } else {
@@ -731,7 +852,10 @@ mod tests {
         for (type_oid, array_oid, kind) in entries {
             types.register(*type_oid, *array_oid, &format!("t{type_oid}"), kind.clone());
         }
-        DecodeOptions { types: Arc::new(types), ..Default::default() }
+        DecodeOptions {
+            types: Arc::new(types),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -765,19 +889,29 @@ mod tests {
 
     #[test]
     fn malformed_records_and_unknown_fields_are_errors() {
-        let good = record(&[field(oid::INT4, Some(&1i32.to_be_bytes())), field(oid::TEXT, Some(b"x"))]);
+        let good = record(&[
+            field(oid::INT4, Some(&1i32.to_be_bytes())),
+            field(oid::TEXT, Some(b"x")),
+        ]);
         let opts = DecodeOptions::default();
         let decode = |format: Format, data: &[u8]| {
             let mut w = PickleWriter::new();
-            ColumnDecoder::new(RECORD, format, &opts).decode(Some(data), &mut w).map_err(|e| e.message)
+            ColumnDecoder::new(RECORD, format, &opts)
+                .decode(Some(data), &mut w)
+                .map_err(|e| e.message)
         };
         assert!(decode(Format::Binary, &good).is_ok());
         for cut in 0..good.len() {
-            assert!(decode(Format::Binary, &good[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode(Format::Binary, &good[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         assert!(decode(Format::Binary, &[good.clone(), vec![0]].concat()).is_err());
         let point = record(&[field(600, Some(&[0; 16]))]);
-        assert!(decode(Format::Binary, &point).unwrap_err().contains("record field 1 is of type with OID 600"));
+        assert!(decode(Format::Binary, &point)
+            .unwrap_err()
+            .contains("record field 1 is of type with OID 600"));
         for bad in ["", "(", "1,2", "(\"a)", "(a\\)"] {
             assert!(decode(Format::Text, bad.as_bytes()).is_err(), "{bad}");
         }
@@ -791,7 +925,10 @@ mod tests {
         const MOOD: u32 = 90004;
         const MOOD_ARRAY: u32 = 90005;
         const POSINT: u32 = 90006;
-        let composite = TypeKind::Composite { fields: vec![(oid::INT4, oid::INT4), (POSINT, oid::INT4), (MOOD, MOOD)], factory: false };
+        let composite = TypeKind::Composite {
+            fields: vec![(oid::INT4, oid::INT4), (POSINT, oid::INT4), (MOOD, MOOD)],
+            factory: false,
+        };
         let opts = registry(&[
             (MOOD, MOOD_ARRAY, TypeKind::Enum),
             (PT, PT_ARRAY, composite),
@@ -801,9 +938,18 @@ mod tests {
         for t in [PT, PT_ARRAY, HSTORE, MOOD, MOOD_ARRAY] {
             assert_eq!(result_format(t, &opts), Some(Format::Binary), "{t}");
         }
-        let pt = record(&[field(oid::INT4, Some(&1i32.to_be_bytes())), field(POSINT, None), field(MOOD, Some(b"ok"))]);
+        let pt = record(&[
+            field(oid::INT4, Some(&1i32.to_be_bytes())),
+            field(POSINT, None),
+            field(MOOD, Some(b"ok")),
+        ]);
         let mut hstore = 2i32.to_be_bytes().to_vec();
-        for part in [&b"\0\0\0\x01a"[..], b"\0\0\0\x01b", b"\0\0\0\x01n", b"\xff\xff\xff\xff"] {
+        for part in [
+            &b"\0\0\0\x01a"[..],
+            b"\0\0\0\x01b",
+            b"\0\0\0\x01n",
+            b"\xff\xff\xff\xff",
+        ] {
             hstore.extend_from_slice(part);
         }
         let cells: Vec<(u32, Format, &[u8])> = vec![
@@ -832,11 +978,19 @@ mod tests {
         // Wrong field types or counts name the composite.
         let mut w = PickleWriter::new();
         let wrong = record(&[field(oid::INT8, Some(&1i64.to_be_bytes()))]);
-        let e = ColumnDecoder::new(PT, Format::Binary, &opts).decode(Some(&wrong), &mut w).unwrap_err();
-        assert!(e.message.contains("t90001 value has 1 fields, expected 3"), "{}", e.message);
+        let e = ColumnDecoder::new(PT, Format::Binary, &opts)
+            .decode(Some(&wrong), &mut w)
+            .unwrap_err();
+        assert!(
+            e.message.contains("t90001 value has 1 fields, expected 3"),
+            "{}",
+            e.message
+        );
         for bad in [&b"\"a\"=>"[..], b"\"a\"", b"a=>b", b"\"a\"=>\"b\" x"] {
             let mut w = PickleWriter::new();
-            assert!(ColumnDecoder::new(HSTORE, Format::Text, &opts).decode(Some(bad), &mut w).is_err());
+            assert!(ColumnDecoder::new(HSTORE, Format::Text, &opts)
+                .decode(Some(bad), &mut w)
+                .is_err());
         }
         assert!(ColumnDecoder::new(HSTORE, Format::Binary, &opts).is_marshal_native());
         assert!(!ColumnDecoder::new(PT, Format::Binary, &opts).is_marshal_native());
@@ -849,7 +1003,19 @@ mod tests {
         const HSTORE: u32 = 90003;
         const HSTORE_ARRAY: u32 = 90007;
         let opts = registry(&[
-            (PT, PT_ARRAY, TypeKind::Composite { fields: vec![(oid::INT4, oid::INT4), (oid::TEXT, oid::TEXT), (oid::INT4_ARRAY, oid::INT4_ARRAY), (HSTORE, HSTORE)], factory: false }),
+            (
+                PT,
+                PT_ARRAY,
+                TypeKind::Composite {
+                    fields: vec![
+                        (oid::INT4, oid::INT4),
+                        (oid::TEXT, oid::TEXT),
+                        (oid::INT4_ARRAY, oid::INT4_ARRAY),
+                        (HSTORE, HSTORE),
+                    ],
+                    factory: false,
+                },
+            ),
             (HSTORE, HSTORE_ARRAY, TypeKind::Hstore),
         ]);
         let text = |v: &ParamValue, t: u32| -> Result<String, String> {
@@ -859,21 +1025,43 @@ mod tests {
         };
         let pairs = P::Dict(vec![(P::Str("k\"\\"), P::Str("v")), (P::Str("n"), P::None)]);
         assert_eq!(text(&pairs, HSTORE).unwrap(), r#""k\"\\"=>"v", "n"=>NULL"#);
-        let pt = P::List(vec![P::Int(1), P::Str("a\"b,"), P::List(vec![P::Int(2), P::None]), pairs.clone()]);
-        assert_eq!(text(&pt, PT).unwrap(), r#"("1","a\"b,","{\"2\",NULL}","\"k\\\"\\\\\"=>\"v\", \"n\"=>NULL")"#);
-        assert!(text(&P::List(vec![pt.clone(), P::None]), PT_ARRAY).unwrap().ends_with("\",NULL}"));
-        assert_eq!(text(&P::List(vec![pairs.clone()]), HSTORE_ARRAY).unwrap(), r#"{"\"k\\\"\\\\\"=>\"v\", \"n\"=>NULL"}"#);
-        assert!(text(&P::List(vec![P::Int(1)]), PT).unwrap_err().contains("4 fields, the value has 1"));
-        assert!(text(&P::Dict(vec![(P::Int(1), P::None)]), HSTORE).unwrap_err().contains("keys must be str"));
+        let pt = P::List(vec![
+            P::Int(1),
+            P::Str("a\"b,"),
+            P::List(vec![P::Int(2), P::None]),
+            pairs.clone(),
+        ]);
+        assert_eq!(
+            text(&pt, PT).unwrap(),
+            r#"("1","a\"b,","{\"2\",NULL}","\"k\\\"\\\\\"=>\"v\", \"n\"=>NULL")"#
+        );
+        assert!(text(&P::List(vec![pt.clone(), P::None]), PT_ARRAY)
+            .unwrap()
+            .ends_with("\",NULL}"));
+        assert_eq!(
+            text(&P::List(vec![pairs.clone()]), HSTORE_ARRAY).unwrap(),
+            r#"{"\"k\\\"\\\\\"=>\"v\", \"n\"=>NULL"}"#
+        );
+        assert!(text(&P::List(vec![P::Int(1)]), PT)
+            .unwrap_err()
+            .contains("4 fields, the value has 1"));
+        assert!(text(&P::Dict(vec![(P::Int(1), P::None)]), HSTORE)
+            .unwrap_err()
+            .contains("keys must be str"));
         let mut out = Vec::new();
-        assert!(opts.types.encode(&P::Str("(1,a,,)"), PT, &mut out).is_none());
+        assert!(opts
+            .types
+            .encode(&P::Str("(1,a,,)"), PT, &mut out)
+            .is_none());
         assert!(opts.types.encode(&P::Int(1), oid::INT4, &mut out).is_none());
     }
 
     #[test]
     fn dumps_are_asked_for_values_that_are_not_text_yet() {
         let mut r = TypeRegistry::default();
-        assert!(r.python_dumps_needed(&[oid::JSON], &[P::Dict(vec![])]).is_empty());
+        assert!(r
+            .python_dumps_needed(&[oid::JSON], &[P::Dict(vec![])])
+            .is_empty());
         r.add_python_dumped(oid::JSON, oid::JSON_ARRAY);
         let types = [oid::INT4, oid::JSON, oid::JSON_ARRAY];
         let text = P::Tagged(Tag::Text, vec![P::Str("{}")]);
@@ -882,16 +1070,27 @@ mod tests {
             vec![P::Int(1), P::None, P::None],
             vec![P::Int(1), P::Str("{}"), P::List(vec![P::Str("1"), P::None])],
             vec![P::Int(1), P::Tagged(Tag::Json, vec![P::Str("[]")]), P::None],
-            vec![P::Int(1), text.clone(), P::List(vec![P::List(vec![text.clone()])])],
+            vec![
+                P::Int(1),
+                text.clone(),
+                P::List(vec![P::List(vec![text.clone()])]),
+            ],
         ] {
-            assert!(r.python_dumps_needed(&types, &values).is_empty(), "{values:?}");
+            assert!(
+                r.python_dumps_needed(&types, &values).is_empty(),
+                "{values:?}"
+            );
         }
         let all = vec![(1, oid::JSON, oid::JSON), (2, oid::JSON_ARRAY, oid::JSON)];
         for values in [
             vec![P::Int(1), P::Dict(vec![]), P::None],
             vec![P::Int(1), P::List(vec![P::Int(1)]), P::None],
             vec![P::Int(1), P::List(vec![P::Str("a")]), P::None],
-            vec![P::Int(1), P::None, P::List(vec![P::List(vec![P::None, P::Bool(true)])])],
+            vec![
+                P::Int(1),
+                P::None,
+                P::List(vec![P::List(vec![P::None, P::Bool(true)])]),
+            ],
         ] {
             assert_eq!(r.python_dumps_needed(&types, &values), all, "{values:?}");
         }

@@ -438,7 +438,11 @@ fn timestamp_text_if_outside(usecs: i128, utc: bool) -> Option<String> {
         return None;
     }
     let zone = if utc { "+00" } else { "" };
-    let (shown_year, era) = if year <= 0 { (1 - year, " BC") } else { (year, "") };
+    let (shown_year, era) = if year <= 0 {
+        (1 - year, " BC")
+    } else {
+        (year, "")
+    };
     Some(format!(
         "{shown_year:04}-{month:02}-{day:02} {}{zone}{era}",
         format_clock(of_day)
