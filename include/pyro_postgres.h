@@ -88,7 +88,9 @@ PyroStatus pyro_conn_free(uint32_t handle);
 
 // Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
 // user, password, database, application_name, options, sslmode,
-// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
+// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, json
+// (parse/str/loads), temporal_out_of_range (default/str), registry_key (the key under
+// which `pyro_postgres._registry` holds the connection's Python callables), and
 // `param:<name>` for any server setting sent at startup).
 //
 // # Safety
@@ -257,6 +259,17 @@ PyroStatus pyro_conn_prepare(uint32_t handle,
                              const uint8_t *sqls,
                              uint32_t sqls_len,
                              uint32_t count);
+
+// Registers a type for the connection's results and parameters (`Conn.register_type`).
+// `spec` is `marshal.dumps((oid, array_oid, name, kind, python_dumped, factory, fields))`:
+// `kind` one of `text`, `enum`, `loader`, `composite`, `hstore`, `domain`; `fields` the
+// composite's `(declared type, decode-as type)` pairs, or for a domain `[(base, base)]`;
+// `python_dumped` 1 when Python dumps its parameters; `factory` 1 when a composite's
+// values go through the connection's callable for the OID. No I/O.
+//
+// # Safety
+// `spec` must be null (with a zero length) or point to `spec_len` readable bytes.
+PyroStatus pyro_conn_register_type(uint32_t handle, const uint8_t *spec, uint32_t spec_len);
 
 // Registers a buffer for results: those of at most `capacity` bytes are copied there
 // (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay

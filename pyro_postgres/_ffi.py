@@ -18,6 +18,7 @@ import threading
 from ctypes import c_char_p, c_int32, c_size_t, c_uint32, c_uint64, c_void_p  # noqa: F401
 from typing import Any
 
+from . import _registry
 from . import error as _error
 
 # Status codes of the C ABI (PyroStatus in include/pyro_postgres.h).
@@ -109,6 +110,7 @@ class _Lib:
         self.conn_pipeline_status = declare("pyro_conn_pipeline_status", ctypes.c_int64, u32)
         self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
+        self.conn_register_type = declare("pyro_conn_register_type", status, u32, c_char_p, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)
         self.conn_resume = declare("pyro_conn_resume", status, u32)
         self.conn_abandon = declare("pyro_conn_abandon", status, u32)
@@ -193,10 +195,22 @@ def read_out(out: PyroOut) -> Any:
     return _loads(data) if data[:1] == b"\x80" else _mloads(data)
 
 
+class NeedsDump(_error.Error):
+    """Internal: the call sent nothing because parameters of types with a Python dumper
+    hold values that are not text yet; ``needs`` lists ``(parameter index, parameter
+    type, element type)`` of every such parameter. The caller dumps them and calls again."""
+
+    def __init__(self, needs: list[tuple[int, int, int]]) -> None:
+        super().__init__("parameters need a Python dumper")
+        self.needs = needs
+
+
 def raise_status(status: int, out: PyroOut | None) -> None:
     """Raises the exception for a failed call (status ERROR, BAD_HANDLE or PANIC)."""
     if status == ERROR and out is not None:
         kind, message, fields = read_out(out)
+        if kind == "needs_dump":
+            raise NeedsDump(fields)
         raise _error._make_error(kind, message, fields)
     if status == BAD_HANDLE:
         raise _error.InterfaceError("the connection handle is no longer valid (the connection was freed)")
@@ -212,7 +226,7 @@ class Handle:
     """Owns one connection handle of the library, freed exactly once, and the buffer
     the library copies results into (unpickled in place, no further foreign call)."""
 
-    __slots__ = ("h", "out", "lib", "buf", "_view", "__weakref__")
+    __slots__ = ("h", "out", "lib", "buf", "_view", "registry_key", "__weakref__")
 
     def __init__(self) -> None:
         lib_ = lib()
@@ -227,8 +241,11 @@ class Handle:
         self.buf = bytearray(RESULT_BUFFER_SIZE)
         self._view = (ctypes.c_char * RESULT_BUFFER_SIZE).from_buffer(self.buf)
         lib_.conn_set_result_buffer(h, ctypes.addressof(self._view), RESULT_BUFFER_SIZE)
+        # Where this connection's Python callables (JSON loads, type loaders) live.
+        self.registry_key = _registry.new_key()
 
     def free(self) -> None:
         h, self.h = self.h, 0
         if h:
             self.lib.conn_free(h)
+            _registry.forget(self.registry_key)

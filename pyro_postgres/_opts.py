@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import _registry
 from .error import IncorrectApiUsageError, UrlError
 
 _SCHEMES = ("pg", "postgres", "postgresql")
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_TEMPORAL_POLICIES = ("default", "str")
+# json, jsonb
+_JSON_OIDS = (114, 3802)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -41,7 +45,7 @@ class Opts:
     Recognised query keys: ``sslmode``, ``application_name``, ``socket`` (path of the
     server's socket file), ``upgrade_to_unix_socket``, ``options``,
     ``statement_cache_size``, ``connect_timeout`` (seconds), ``log_parameters``, ``pool_max_idle_conn``,
-    ``pool_max_concurrency``. Any other key is sent to the server as a setting at
+    ``pool_max_concurrency``, ``json_as_str``, ``temporal_out_of_range``. Any other key is sent to the server as a setting at
     startup (``?statement_timeout=5000``).
     """
 
@@ -62,6 +66,10 @@ class Opts:
         "_pool_max_idle_conn",
         "_pool_max_concurrency",
         "_log_parameters",
+        "_json_as_str",
+        "_json_loads",
+        "_json_dumps",
+        "_temporal_out_of_range",
     )
 
     def __init__(self, url: str | None = None) -> None:
@@ -81,6 +89,10 @@ class Opts:
         self._pool_max_idle_conn = 100
         self._pool_max_concurrency: int | None = None
         self._log_parameters = False
+        self._json_as_str = False
+        self._json_loads: Callable[[str], Any] | None = None
+        self._json_dumps: Callable[[Any], str] | None = None
+        self._temporal_out_of_range = "default"
         if url is not None:
             if not isinstance(url, str):
                 raise IncorrectApiUsageError(f"Opts() takes a URL string, not {type(url).__name__}")
@@ -146,6 +158,14 @@ class Opts:
             self._connect_timeout = t if t > 0 else None
         elif key == "log_parameters":
             self._log_parameters = _parse_bool(key, value)
+        elif key == "json_as_str":
+            self._json_as_str = _parse_bool(key, value)
+        elif key == "temporal_out_of_range":
+            if value not in _TEMPORAL_POLICIES:
+                raise UrlError(
+                    f"URL parameter temporal_out_of_range={value!r} is not one of: {', '.join(_TEMPORAL_POLICIES)}"
+                )
+            self._temporal_out_of_range = value
         elif key == "pool_max_idle_conn":
             self._pool_max_idle_conn = _parse_int(key, value, 0, 1 << 31)
         elif key == "pool_max_concurrency":
@@ -227,6 +247,42 @@ class Opts:
         self._log_parameters = bool(enable)
         return self
 
+    def json_as_str(self, enable: bool = True) -> Opts:
+        """Return json/jsonb values as their text (``str``), unparsed. Takes precedence
+        over ``json_loads``."""
+        self._json_as_str = bool(enable)
+        return self
+
+    def json_loads(self, loads: Callable[[str], Any] | None) -> Opts:
+        """Parse json/jsonb results with ``loads(text)`` (e.g. ``orjson.loads``) instead of
+        the built-in parser; ``None`` restores the built-in one."""
+        if loads is not None and not callable(loads):
+            raise TypeError(f"json_loads takes a callable or None, not {type(loads).__name__}")
+        self._json_loads = loads
+        return self
+
+    def json_dumps(self, dumps: Callable[[Any], str] | None) -> Opts:
+        """Serialise parameters bound to json/jsonb (and json[]/jsonb[] elements) with
+        ``dumps(value)``, which must return a ``str``; ``str`` values and ``Json``
+        wrappers are sent as they are. ``None`` restores the built-in serialiser."""
+        if dumps is not None and not callable(dumps):
+            raise TypeError(f"json_dumps takes a callable or None, not {type(dumps).__name__}")
+        self._json_dumps = dumps
+        return self
+
+    def temporal_out_of_range(self, policy: str) -> Opts:
+        """What dates and timestamps that Python cannot hold become: ``"default"``
+        (±infinity → ``date.max``/``date.min``, ``datetime.max``/``datetime.min``; BC or
+        after-9999 values raise ``DecodeError``) or ``"str"`` (those values, and only
+        those, come back as the server's ISO text, ``"infinity"``, ``"0044-03-15 BC"``;
+        timestamptz in UTC)."""
+        if policy not in _TEMPORAL_POLICIES:
+            raise IncorrectApiUsageError(
+                f"temporal_out_of_range takes one of: {', '.join(_TEMPORAL_POLICIES)}; not {policy!r}"
+            )
+        self._temporal_out_of_range = policy
+        return self
+
     def pool_max_idle_conn(self, count: int) -> Opts:
         """Accepted for compatibility with the earlier release; there is no pool yet."""
         if count < 0:
@@ -266,12 +322,34 @@ class Opts:
                 pairs.append((key, value))
         if self._connect_timeout:
             pairs.append(("connect_timeout_ms", str(max(1, int(self._connect_timeout * 1000)))))
+        if self._json_as_str:
+            pairs.append(("json", "str"))
+        elif self._json_loads is not None:
+            pairs.append(("json", "loads"))
+        if self._json_dumps is not None:
+            pairs.append(("json_dumps", "python"))
+        if self._temporal_out_of_range != "default":
+            pairs.append(("temporal_out_of_range", self._temporal_out_of_range))
         for key, value in self._settings.items():
             pairs.append(("param:" + key, value))
         for key, value in pairs:
             if "\0" in key or "\0" in value:
                 raise IncorrectApiUsageError(f"connection option {key.removeprefix('param:')} contains a NUL character")
         return "".join(f"{k}\0{v}\0" for k, v in pairs).encode()
+
+    def _connect_args(self, handle: Any) -> tuple[bytes, dict[int, Callable[[Any], str]]]:
+        """What a new connection on ``handle`` needs: the options for the library (with
+        the handle's registry key) and its parameter dumpers by type OID. The result
+        streams' callables (a JSON ``loads``) go into the handle's registry here."""
+        raw = self._to_ffi() + f"registry_key\0{handle.registry_key}\0".encode()
+        if self._json_loads is not None and not self._json_as_str:
+            for oid in _JSON_OIDS:
+                _registry.put(handle.registry_key, oid, self._json_loads)
+        dumpers: dict[int, Callable[[Any], str]] = {}
+        if self._json_dumps is not None:
+            for oid in _JSON_OIDS:
+                dumpers[oid] = self._json_dumps
+        return raw, dumpers
 
     def __repr__(self) -> str:
         fields: list[tuple[str, Any]] = [

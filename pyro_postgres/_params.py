@@ -16,10 +16,10 @@ import json
 import marshal
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from ._types import Json, Range
-from .error import EncodeError, IncorrectApiUsageError
+from .error import EncodeError, IncorrectApiUsageError, LibraryBugError
 
 _dumps = marshal.dumps
 # Format version 2: version 3 added back-references, which cost marshal a hash table per
@@ -153,9 +153,19 @@ def adapt(v: Any) -> Any:
         return str.__str__(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(memoryview(v))
+    if t is tuple and len(v) == 3 and v[0] is ... and v[1] == "text":
+        return v  # a dumper's text (see dump)
     if isinstance(v, (list, tuple)):
         return [adapt(x) for x in v]
     if isinstance(v, dict):
+        if t is dict:
+            # Kept a dict when marshal can carry it: the library encodes it for the
+            # parameter's type (JSON, or an hstore registered on the connection).
+            try:
+                _dumps(v, MARSHAL_VERSION)
+                return v
+            except ValueError:
+                pass
         try:
             return (..., "json", json.dumps(v))
         except (TypeError, ValueError) as e:
@@ -171,3 +181,56 @@ def check_max_rows(max_rows: object) -> None:
         raise TypeError(f"max_rows must be an int, not {type(max_rows).__name__}")
     if not 0 <= max_rows < 2**32:
         raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
+
+
+def dump(params: Any, needs: list[tuple[int, int, int]], dumpers: dict[int, Callable[[Any], str]]) -> list[Any]:
+    """``params`` with the parameters named by the library (``(index, type, element
+    type)``, see ``_ffi.NeedsDump``) turned into text by the connection's dumpers: the
+    value itself, or each element of an array. ``None``, ``str`` and ``Json`` values are
+    already what the server reads and stay as they are."""
+    if not isinstance(params, (tuple, list)):
+        # An iterator was consumed by the first attempt.
+        raise IncorrectApiUsageError(
+            "parameters bound to types with a Python dumper must be given as a tuple or list"
+        )
+    values = list(params)
+    for index, type_oid, element_oid in needs:
+        fn = dumpers.get(element_oid)
+        if fn is None or index >= len(values):
+            raise LibraryBugError(f"no dumper for parameter ${index + 1} (type OID {type_oid})")
+        if type_oid == element_oid:
+            values[index] = _dump_one(values[index], fn, index)
+        else:
+            values[index] = _dump_elements(values[index], fn, index)
+    return values
+
+
+def dump_batch(rows: list[Any], needs: list[tuple[int, int, int]], dumpers: dict[int, Callable[[Any], str]]) -> list[Any]:
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, (tuple, list)):
+            raise IncorrectApiUsageError(f"exec_batch: parameter set {i + 1} is a {type(row).__name__}, not a tuple or list")
+        try:
+            out.append(dump(row, needs, dumpers))
+        except EncodeError as e:
+            raise EncodeError(f"exec_batch: parameter set {i + 1}: {e}") from None
+    return out
+
+
+def _dump_one(v: Any, fn: Callable[[Any], str], index: int) -> Any:
+    if v is None or isinstance(v, (str, Json)) or (type(v) is tuple and len(v) == 3 and v[0] is ...):
+        return v
+    try:
+        text = fn(v)
+    except Exception as e:
+        raise EncodeError(f"parameter ${index + 1}: the dumper raised {type(e).__name__}: {e}") from e
+    if not isinstance(text, str):
+        raise EncodeError(f"parameter ${index + 1}: the dumper returned {type(text).__name__}, not str")
+    return (..., "text", str(text))
+
+
+def _dump_elements(v: Any, fn: Callable[[Any], str], index: int) -> Any:
+    # Lists are the array's dimensions; a tuple is an element (a composite value, say).
+    if isinstance(v, list):
+        return [_dump_elements(x, fn, index) for x in v]
+    return _dump_one(v, fn, index)

@@ -26,12 +26,14 @@ from collections import deque
 import weakref
 from typing import Any, Callable, Sequence, Union
 
-from . import _ffi
+from . import _ffi, _registry, _typereg
 from ._logging import log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows
 from ._params import encode_batch as _encode_batch
+from ._params import dump as _dump_params
+from ._params import dump_batch as _dump_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
 from ._transaction import TransactionRules
 from ._types import statement_args
@@ -95,6 +97,7 @@ Params = Union[Sequence[Any], None]
 StatementLike = Union[str, PreparedStatement]
 
 _read_out = _ffi.read_out
+_NeedsDump = _ffi.NeedsDump
 _string_at = _ffi._string_at
 _loads = pickle.loads
 _mloads = marshal.loads
@@ -111,7 +114,7 @@ class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
     __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_busy", "_waiters", "_wire", "_finalizer",
-                 "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "__weakref__")
+                 "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "_dumpers", "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
@@ -127,6 +130,7 @@ class Conn:
     _owner: asyncio.Task[Any] | None
     _guard: Any
     _cancel_target: tuple[str, Any, Any]
+    _dumpers: dict[int, Callable[[Any], str]]
 
     def __init__(self) -> None:
         raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
@@ -146,10 +150,11 @@ class Conn:
             raise NotSupportedError(
                 f"sslmode={opts._ssl_mode} needs TLS, which this build of pyro_postgres does not support yet"
             )
-        raw = opts._to_ffi()
+        opts._to_ffi()  # refuses bad options before a handle exists
         self = object.__new__(cls)
         self._loop = asyncio.get_running_loop()
         handle = _ffi.Handle()
+        raw, self._dumpers = opts._connect_args(handle)
         self._handle = handle
         self._lib = handle.lib
         self._h = handle.h
@@ -314,7 +319,12 @@ class Conn:
                 self._flush_send()
             if status != _OK_PARTIAL:
                 break
-            part = _read_out(out)
+            try:
+                part = _read_out(out)
+            except BaseException:
+                # A callable of the connection (a JSON loads, a type loader) raised.
+                await self._drop_rest()
+                raise
             if rows is None:
                 rows = part
             else:
@@ -334,6 +344,17 @@ class Conn:
             rows += result
             return rows
         return result
+
+    async def _drop_rest(self) -> None:
+        """After a chunk of rows could not be read: reads the rest of the operation's
+        replies and drops them, so the connection stays in step."""
+        status = _OK_PARTIAL
+        while status == _OK_PARTIAL:
+            status = self._lib.conn_resume(self._h)
+            if status == _NEED_IO:
+                status = await self._drive(status)
+            else:
+                self._flush_send()
 
     def _check_loop(self) -> None:
         if asyncio.get_running_loop() is not self._loop:
@@ -441,7 +462,11 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
-        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
+        try:
+            return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
+        except _NeedsDump as e:
+            p = _encode_params(_dump_params(params, e.needs, self._dumpers))
+            return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
 
     async def exec_first(
         self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
@@ -449,22 +474,36 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         mode = _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE
-        return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
+        try:
+            return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
+        except _NeedsDump as e:
+            p = _encode_params(_dump_params(params, e.needs, self._dumpers))
+            return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
 
     async def exec_drop(self, stmt: StatementLike, params: Params = (), *, timeout: float | None = None) -> int:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
-        return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
+        try:
+            return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
+        except _NeedsDump as e:
+            p = _encode_params(_dump_params(params, e.needs, self._dumpers))
+            return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
 
     async def exec_batch(
         self, stmt: StatementLike, params_list: Sequence[Sequence[Any]] = (), *, timeout: float | None = None
     ) -> None:
         """Many parameter sets, pipelined (see ``sync.Conn.exec_batch``)."""
+        if self._dumpers and type(params_list) is not list:
+            params_list = list(params_list)  # read again if a dumper must run
         raw, count = _encode_batch(params_list)
         if count == 0:
             return
         sid, sql = self._statement(stmt)
-        await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
+        try:
+            await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
+        except _NeedsDump as e:
+            raw, count = _encode_batch(_dump_batch(list(params_list), e.needs, self._dumpers))
+            await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
 
     async def prepare(self, sql: str, *, timeout: float | None = None) -> PreparedStatement:
         return (await self.prepare_batch([sql], timeout=timeout))[0]
@@ -492,7 +531,11 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         async with self._exclusive():
-            await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+            try:
+                await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+            except _NeedsDump as e:
+                p = _encode_params(_dump_params(params, e.needs, self._dumpers))
+                await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
             portal = UnnamedPortal._new(self)
             self._owner = asyncio.current_task()
             try:
@@ -510,6 +553,40 @@ class Conn:
                     except Exception:
                         if sys.exc_info()[0] is None:
                             raise
+
+    async def register_type(
+        self,
+        name_or_oid: str | int,
+        *,
+        loads: Callable[[str], Any] | None = None,
+        dumps: Callable[[Any], str] | None = None,
+        factory: Callable[..., Any] | None = None,
+    ) -> None:
+        """Registers a PostgreSQL type on this connection only (by name, resolved on the
+        server, e.g. ``"mood"``, ``"public.point3"``, or by OID), for results in both
+        formats and for parameters; arrays of the type follow.
+
+        * ``loads(text)``: results of the type become ``loads`` of their text (the type is
+          then requested in text format); without it, enums and other types stay ``str``
+          (their arrays become lists of ``str``), composites become tuples of their fields
+          decoded by type (or ``factory(*fields)``, e.g. a namedtuple class), and
+          ``hstore`` becomes ``dict[str, str | None]``.
+        * ``dumps(value) -> str``: parameters of the type (elements, for its array type)
+          are sent as that text for the server to parse; ``None`` and ``str`` values are
+          sent as they are. Without it, composites take a tuple or list of fields and
+          ``hstore`` a dict.
+
+        Registering again replaces the earlier registration. An unknown type raises
+        ``ProgrammingError``."""
+        sql, params = _typereg.lookup(name_or_oid)
+        plan = _typereg.plan(name_or_oid, await self.exec_first(sql, params), loads, dumps, factory)
+        if plan.result_callable is not None:
+            _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
+        await self._call(_DROP, self._lib.conn_register_type, plan.spec, len(plan.spec))
+        if plan.dumps is not None:
+            self._dumpers[plan.oid] = plan.dumps
+        else:
+            self._dumpers.pop(plan.oid, None)
 
     def pipeline(self) -> Pipeline:
         """A pipeline, to be used as ``async with conn.pipeline() as p:``."""
@@ -696,7 +773,13 @@ class Pipeline:
         p = _encode_params(params)
         status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
         if status != _OK:
-            _ffi.raise_status(status, conn._out)
+            try:
+                _ffi.raise_status(status, conn._out)
+            except _NeedsDump as e:
+                p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
+                status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
+                if status != _OK:
+                    _ffi.raise_status(status, conn._out)
         ticket = object.__new__(Ticket)
         ticket._seq = conn._out.value
         ticket._pipeline = self
@@ -768,7 +851,11 @@ class Transaction(TransactionRules):
         sid, sql = conn._statement(query)
         p = _encode_params(params)
         async with conn._exclusive():
-            await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
+            try:
+                await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
+            except _NeedsDump as e:
+                p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
+                await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
             portal_id = conn._out.value
         return NamedPortal._new(conn, portal_id)
 

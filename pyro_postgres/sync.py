@@ -16,12 +16,14 @@ import threading
 import weakref
 from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
-from . import _ffi
+from . import _ffi, _registry, _typereg
 from ._logging import log_notices as _log_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows as _check_rows_arg
 from ._params import encode_batch as _encode_batch
+from ._params import dump as _dump_params
+from ._params import dump_batch as _dump_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
 from ._transaction import TransactionRules
 from ._types import statement_args
@@ -41,6 +43,7 @@ _debug = _log.isEnabledFor
 _rust_debug = _rust_log.isEnabledFor
 _DEBUG = logging.DEBUG
 _read_out = _ffi.read_out
+_NeedsDump = _ffi.NeedsDump
 _loads = pickle.loads
 _dumps = marshal.dumps
 _OK = _ffi.OK
@@ -85,7 +88,7 @@ class Conn:
 
     __slots__ = (
         "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_exec_prepared_c", "_query_c", "_lock", "_finalizer",
-        "_info", "_tx", "_notice_handler", "_log_params",
+        "_info", "_tx", "_notice_handler", "_log_params", "_dumpers",
         "__weakref__",
     )
 
@@ -96,8 +99,9 @@ class Conn:
             opts = url_or_opts
         else:
             raise IncorrectApiUsageError("Conn() takes a connection URL string or an Opts object")
-        raw = opts._to_ffi()
+        opts._to_ffi()  # refuses bad options before a handle exists
         handle = _ffi.Handle()
+        raw, self._dumpers = opts._connect_args(handle)
         self._handle = handle
         self._lib = handle.lib
         self._h = handle.h
@@ -262,15 +266,26 @@ class Conn:
 
     def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
         """Executes a statement with parameters; returns all rows (binary transfer)."""
-        return _run_exec(self, stmt, params, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
+        mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
+        try:
+            return _run_exec(self, stmt, params, mode)  # type: ignore[no-any-return]
+        except _NeedsDump as e:
+            return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)  # type: ignore[no-any-return]
 
     def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
         """The first row, or None. The server stops after one row."""
-        return _run_exec(self, stmt, params, _FIRST_DICT if as_dict else _FIRST_TUPLE)
+        mode = _FIRST_DICT if as_dict else _FIRST_TUPLE
+        try:
+            return _run_exec(self, stmt, params, mode)
+        except _NeedsDump as e:
+            return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)
 
     def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
         """Executes and returns the affected-row count (rows returned, for a SELECT)."""
-        return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
+        try:
+            return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
+        except _NeedsDump as e:
+            return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), _DROP)  # type: ignore[no-any-return]
 
     def exec_batch(self, stmt: StatementLike, params_list: Iterable[Sequence[Any]] = ()) -> None:
         """Executes ``stmt`` once per parameter set, pipelined: chunks of 1000 sets travel
@@ -279,12 +294,19 @@ class Conn:
         any row. Every row is encoded before anything is sent: a bad value raises with
         nothing executed. A server error stops the batch; outside a transaction the
         chunks before the failing one stay committed."""
+        if self._dumpers and type(params_list) is not list:
+            params_list = list(params_list)  # read again if a dumper must run
         raw, count = _encode_batch(params_list)
         if count == 0:
             return
         sid, sql = self._statement(stmt)
-        with self._lock:
-            self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+        try:
+            with self._lock:
+                self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+        except _NeedsDump as e:
+            raw, count = _encode_batch(_dump_batch(list(params_list), e.needs, self._dumpers))
+            with self._lock:
+                self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
 
     def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], T]) -> T:
         """Binds ``stmt`` to a portal and calls ``callback(portal)``; the callback reads the
@@ -295,8 +317,13 @@ class Conn:
         the callback runs."""
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
-        with self._lock:
-            self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
+        try:
+            with self._lock:
+                self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
+        except _NeedsDump as e:
+            p = _encode_params(_dump_params(params, e.needs, self._dumpers))
+            with self._lock:
+                self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
         portal = UnnamedPortal._new(self)
         try:
             return callback(portal)
@@ -310,6 +337,43 @@ class Conn:
     def pipeline(self) -> Pipeline:
         """A pipeline, to be used as ``with conn.pipeline() as p:``."""
         return Pipeline(self)
+
+    # -- types ----------------------------------------------------------------------
+
+    def register_type(
+        self,
+        name_or_oid: str | int,
+        *,
+        loads: Callable[[str], Any] | None = None,
+        dumps: Callable[[Any], str] | None = None,
+        factory: Callable[..., Any] | None = None,
+    ) -> None:
+        """Registers a PostgreSQL type on this connection only (by name, resolved on the
+        server, e.g. ``"mood"``, ``"public.point3"``, or by OID), for results in both
+        formats and for parameters; arrays of the type follow.
+
+        * ``loads(text)``: results of the type become ``loads`` of their text (the type is
+          then requested in text format); without it, enums and other types stay ``str``
+          (their arrays become lists of ``str``), composites become tuples of their fields
+          decoded by type (or ``factory(*fields)``, e.g. a namedtuple class), and
+          ``hstore`` becomes ``dict[str, str | None]``.
+        * ``dumps(value) -> str``: parameters of the type (elements, for its array type)
+          are sent as that text for the server to parse; ``None`` and ``str`` values are
+          sent as they are. Without it, composites take a tuple or list of fields and
+          ``hstore`` a dict.
+
+        Registering again replaces the earlier registration. An unknown type raises
+        ``ProgrammingError``."""
+        sql, params = _typereg.lookup(name_or_oid)
+        plan = _typereg.plan(name_or_oid, self.exec_first(sql, params), loads, dumps, factory)
+        if plan.result_callable is not None:
+            _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
+        with self._lock:
+            self._call(self._lib.conn_register_type, plan.spec, len(plan.spec))
+        if plan.dumps is not None:
+            self._dumpers[plan.oid] = plan.dumps
+        else:
+            self._dumpers.pop(plan.oid, None)
 
     # -- transactions ---------------------------------------------------------------
 
@@ -522,11 +586,19 @@ class Pipeline:
         conn = self._open_conn()
         sid, sql = conn._statement(stmt)
         p = _encode_params(params)
-        with conn._lock:
-            status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
-            if status != _OK:
-                conn._fail(status)
-            seq = conn._out.value
+        for attempt in (0, 1):
+            with conn._lock:
+                status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
+                try:
+                    if status != _OK:
+                        conn._fail(status)
+                except _NeedsDump as e:
+                    if attempt:
+                        raise
+                    p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
+                    continue
+                seq = conn._out.value
+                break
         ticket = object.__new__(Ticket)
         ticket._seq = seq
         ticket._pipeline = self
@@ -665,9 +737,15 @@ class Transaction(TransactionRules):
         conn = self._conn
         sid, sql = conn._statement(query)
         p = _encode_params(params)
-        with conn._lock:
-            conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
-            portal_id = conn._out.value
+        try:
+            with conn._lock:
+                conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
+                portal_id = conn._out.value
+        except _NeedsDump as e:
+            p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
+            with conn._lock:
+                conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
+                portal_id = conn._out.value
         return NamedPortal._new(conn, portal_id)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

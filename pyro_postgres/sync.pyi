@@ -38,6 +38,18 @@ class Conn:
         """Streams the rows through ``callback(portal)``; ``portal.fetch(n)`` reads a slice."""
     def tx(self, isolation_level: IsolationLevel | None = None, readonly: bool | None = None) -> Transaction: ...
     def pipeline(self) -> Pipeline: ...
+    def register_type(
+        self,
+        name_or_oid: str | int,
+        *,
+        loads: Callable[[str], Any] | None = None,
+        dumps: Callable[[Any], str] | None = None,
+        factory: Callable[..., Any] | None = None,
+    ) -> None:
+        """Registers a type on this connection only (name resolved on the server, or an
+        OID): ``loads(text)`` for its results (arrays follow), ``dumps(value) -> str`` for
+        its parameters; without ``loads``, enums stay ``str`` (arrays: lists of str),
+        composites become tuples (or ``factory(*fields)``), ``hstore`` a dict."""
     def ping(self) -> None: ...
     def set_notice_handler(self, handler: Callable[[dict[str, str]], object] | None) -> None:
         """Calls ``handler(fields)`` for each server NOTICE/WARNING instead of logging it."""

@@ -32,6 +32,10 @@ pub enum ClientError {
     /// A signal interrupted the wait for the server. The operation is still in progress:
     /// resume it, or cancel and drain it. Never reaches Python as an exception.
     Interrupted,
+    /// Parameters whose type has a Python dumper hold values that are not text yet:
+    /// `(parameter index, parameter type, element type)` of every such parameter. Nothing
+    /// was sent; the Python layer dumps them and calls again. Never reaches the user.
+    NeedsDump(Vec<(u32, u32, u32)>),
 }
 
 impl ClientError {
@@ -59,6 +63,7 @@ impl ClientError {
             ClientError::Interrupted => "interrupted",
             ClientError::Aborted => "pipeline_aborted",
             ClientError::WouldBlock => "would_block",
+            ClientError::NeedsDump(_) => "needs_dump",
         }
     }
 
@@ -78,6 +83,7 @@ impl ClientError {
             | ClientError::Bug(m) => m.clone(),
             ClientError::Interrupted => "interrupted by a signal".to_owned(),
             ClientError::WouldBlock => "more input is needed".to_owned(),
+            ClientError::NeedsDump(_) => "parameters need a Python dumper".to_owned(),
             ClientError::Aborted => {
                 "the pipeline is aborted: an earlier request in this Sync segment failed, so the server skipped this one"
                     .to_owned()
@@ -100,6 +106,18 @@ impl ClientError {
                     w.str(value);
                 }
                 w.setitems();
+            }
+            ClientError::NeedsDump(params) => {
+                w.empty_list();
+                w.mark();
+                for &(index, type_oid, element_oid) in params {
+                    w.begin_tuple(3);
+                    w.int(index as i64);
+                    w.int(type_oid as i64);
+                    w.int(element_oid as i64);
+                    w.end_tuple(3);
+                }
+                w.appends();
             }
             _ => w.none(),
         }

@@ -18,6 +18,8 @@ mod statement;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use pyro_codecs::decode::DecodeOptions;
+use pyro_codecs::registry::{TypeKind, TypeRegistry};
 use pyro_codecs::pickle::PickleWriter;
 use pyro_protocol::backend;
 use pyro_protocol::startup::{ServerInfo, Startup, Step};
@@ -174,6 +176,8 @@ pub struct Client {
     batch_buf: Vec<u8>,
     /// (start, end, rows) of each chunk in `batch_buf`.
     batch_chunks: Vec<(usize, usize, usize)>,
+    /// How result values decode on this connection (its `Opts`).
+    decode_options: DecodeOptions,
 }
 
 const COPY_IN_REFUSED: &str = "COPY FROM STDIN is not supported by pyro_postgres yet";
@@ -242,7 +246,39 @@ impl Client {
             next_named_portal: 0,
             batch_buf: Vec::new(),
             batch_chunks: Vec::new(),
+            decode_options: DecodeOptions::default(),
         })
+    }
+
+    /// The connection's decoding options; set once, before the first statement.
+    pub fn set_decode_options(&mut self, options: DecodeOptions) {
+        self.decode_options = options;
+    }
+
+    /// Registers a type for this connection (see [`TypeRegistry::register`]); statements
+    /// already described decode with it from now on.
+    pub fn register_type(&mut self, type_oid: u32, array_oid: u32, name: &str, kind: TypeKind) {
+        let mut types = (*self.decode_options.types).clone();
+        types.register(type_oid, array_oid, name, kind);
+        self.set_types(types);
+    }
+
+    /// Parameters of this type (and element-wise of its array type) are dumped by Python
+    /// first (see [`ClientError::NeedsDump`]).
+    pub fn add_python_dumped(&mut self, element_oid: u32, array_oid: u32) {
+        let mut types = (*self.decode_options.types).clone();
+        types.add_python_dumped(element_oid, array_oid);
+        self.set_types(types);
+    }
+
+    fn set_types(&mut self, types: TypeRegistry) {
+        self.decode_options.types = Arc::new(types);
+        self.stmts.set_options(&self.decode_options);
+    }
+
+    /// See [`PickleWriter::set_python_callables`].
+    pub fn set_python_callables(&mut self, module: &'static str, name: &'static str, connection_key: u32) {
+        self.writer.set_python_callables(module, name, connection_key);
     }
 
     /// See [`PickleWriter::set_decimal_constructor`].
@@ -1044,7 +1080,7 @@ impl Client {
             }
             Op::SimpleQuery { sink, affected } => match event {
                 Event::RowDescription { desc, .. } => {
-                    if let Err(e) = sink.set_columns_text(desc) {
+                    if let Err(e) = sink.set_columns_text(desc, &self.decode_options) {
                         self.error.get_or_insert(e);
                     }
                 }
@@ -1132,7 +1168,7 @@ impl Client {
                 *started = true;
                 match event {
                     Event::RowDescription { desc, .. } => {
-                        if let Err(e) = sink.set_columns_text(desc) {
+                        if let Err(e) = sink.set_columns_text(desc, &self.decode_options) {
                             self.error.get_or_insert(e);
                         }
                     }
@@ -1215,7 +1251,7 @@ impl Client {
                     } else {
                         for ((name, sql), mut p) in names.into_iter().zip(sqls).zip(partial) {
                             p.name = name;
-                            ids.push(self.stmts.insert_prepared(p.finish(sql)));
+                            ids.push(self.stmts.insert_prepared(p.finish(sql, &self.decode_options)));
                         }
                         self.writer.empty_list();
                         self.writer.mark();
@@ -1250,7 +1286,7 @@ impl Client {
                         }
                         return Ok(self.finish());
                     }
-                    let stmt = self.stmts.insert_cached(partial.finish(sql));
+                    let stmt = self.stmts.insert_cached(partial.finish(sql, &self.decode_options));
                     // Written by the caller once this event (which borrows the
                     // conversation) is gone.
                     self.pending_execute = Some((stmt, params, work));

@@ -75,14 +75,13 @@ impl RowSink {
     }
 
     /// A result set of a simple query: every column arrives in text format.
-    pub fn set_columns_text(&mut self, desc: RowDescription<'_>) -> Result<(), ClientError> {
-        let opts = DecodeOptions::default();
+    pub fn set_columns_text(&mut self, desc: RowDescription<'_>, opts: &DecodeOptions) -> Result<(), ClientError> {
         let mut decoders = Vec::with_capacity(desc.count as usize);
         let mut names = Vec::with_capacity(desc.count as usize);
         for field in desc.fields() {
             let field = field.map_err(|e| ClientError::Protocol(e.message))?;
             let format = if field.format == 1 { Format::Binary } else { Format::Text };
-            decoders.push(ColumnDecoder::new(field.type_oid, format, &opts));
+            decoders.push(ColumnDecoder::new(field.type_oid, format, opts));
             names.push(String::from_utf8_lossy(field.name).into_owned());
         }
         self.decoders = Arc::from(decoders);

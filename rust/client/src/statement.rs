@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use pyro_codecs::decode::{result_format_for, ColumnDecoder, DecodeOptions};
+use pyro_codecs::decode::{result_format_with, ColumnDecoder, DecodeOptions};
 use pyro_codecs::encode::{encode_param, Encoded};
 use pyro_codecs::marshal::{parse_params, ParamValue};
+use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
 
 use crate::ClientError;
@@ -32,6 +33,8 @@ pub struct Statement {
     /// Every column decodes to marshal-native values: rows may travel as a marshal
     /// stream (cheaper to load than pickle).
     pub marshal_rows: bool,
+    /// The connection's registered types when the statement was described.
+    pub types: Arc<TypeRegistry>,
 }
 
 #[derive(Default)]
@@ -52,11 +55,8 @@ impl Partial {
         Ok(())
     }
 
-    pub fn finish(self, sql: String) -> Statement {
-        let opts = DecodeOptions::default();
-        let formats: Vec<_> = self.types.iter().map(|&t| result_format_for(t)).collect();
-        let decoders: Vec<_> = self.types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, &opts)).collect();
-        let marshal_rows = decoders.iter().all(|d| d.is_marshal_native());
+    pub fn finish(self, sql: String, opts: &DecodeOptions) -> Statement {
+        let (decoders, result_formats, marshal_rows) = decoding(&self.types, opts);
         Statement {
             marshal_rows,
             name: self.name,
@@ -64,8 +64,35 @@ impl Partial {
             param_types: self.param_types,
             columns: Arc::from(self.names),
             column_types: self.types,
-            decoders: Arc::from(decoders),
-            result_formats: formats.into_iter().map(|f| f as i16).collect(),
+            decoders,
+            result_formats,
+            types: opts.types.clone(),
+        }
+    }
+}
+
+/// Decoders, result formats and marshal eligibility of columns of these types.
+fn decoding(column_types: &[u32], opts: &DecodeOptions) -> (Arc<[ColumnDecoder]>, Vec<i16>, bool) {
+    let formats: Vec<_> = column_types.iter().map(|&t| result_format_with(t, opts)).collect();
+    let decoders: Vec<_> = column_types.iter().zip(&formats).map(|(&t, &f)| ColumnDecoder::new(t, f, opts)).collect();
+    let marshal_rows = decoders.iter().all(|d| d.is_marshal_native());
+    (Arc::from(decoders), formats.into_iter().map(|f| f as i16).collect(), marshal_rows)
+}
+
+impl Statement {
+    /// The same server statement, decoding with `opts` (after a type was registered).
+    fn with_options(&self, opts: &DecodeOptions) -> Statement {
+        let (decoders, result_formats, marshal_rows) = decoding(&self.column_types, opts);
+        Statement {
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            param_types: self.param_types.clone(),
+            columns: self.columns.clone(),
+            column_types: self.column_types.clone(),
+            decoders,
+            result_formats,
+            marshal_rows,
+            types: opts.types.clone(),
         }
     }
 }
@@ -161,6 +188,17 @@ impl StatementCache {
         std::mem::take(&mut self.pending_closes)
     }
 
+    /// Every statement, cached or prepared, re-derives its decoders from `opts`. Portals
+    /// and pipeline tickets already bound keep the statement they were bound with.
+    pub fn set_options(&mut self, opts: &DecodeOptions) {
+        for (stmt, _) in self.by_sql.values_mut() {
+            *stmt = Arc::new(stmt.with_options(opts));
+        }
+        for stmt in self.prepared.values_mut() {
+            *stmt = Arc::new(stmt.with_options(opts));
+        }
+    }
+
     pub fn cached_len(&self) -> usize {
         self.by_sql.len()
     }
@@ -198,12 +236,22 @@ pub(crate) fn encode_values(
             if values.len() == 1 { "was" } else { "were" }
         )));
     }
+    if !stmt.types.is_empty() {
+        let needed = stmt.types.python_dumps_needed(&stmt.param_types, values);
+        if !needed.is_empty() {
+            return Err(ClientError::NeedsDump(needed));
+        }
+    }
     out.clear();
     formats.clear();
     for (i, (value, &oid)) in values.iter().zip(&stmt.param_types).enumerate() {
         let at = out.len();
         out.extend_from_slice(&[0, 0, 0, 0]);
-        match encode_param(value, oid, out) {
+        let encoded = match stmt.types.encode(value, oid, out) {
+            Some(custom) => custom.map_err(|message| pyro_codecs::EncodeError { message }),
+            None => encode_param(value, oid, out),
+        };
+        match encoded {
             Ok(Encoded::Null) => {
                 out.truncate(at);
                 out.extend_from_slice(&(-1i32).to_be_bytes());

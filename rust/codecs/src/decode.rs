@@ -13,6 +13,8 @@
 //!   beyond `timedelta`'s ±999999999 days) are a [`DecodeError`] naming type and value.
 //! * `interval` months become days: see [`crate::temporal::interval_from_parts`].
 //! * Types without a decoder here arrive in text format and become `str`.
+//! * With [`DecodeOptions::temporal_as_str`], ±infinity and the out-of-range dates and
+//!   timestamps become their ISO text instead (timestamptz in UTC, `+00`).
 //!
 //! The built-in range types become `pyro_postgres.Range` objects, multiranges lists of
 //! them; their bounds follow the policies above (see [`crate::range`]).
@@ -31,9 +33,37 @@ use crate::system_types;
 use crate::temporal;
 use crate::Format;
 
-/// Decoding choices; none yet, kept so options can be added without changing signatures.
+/// Decoding choices of one connection (`Opts` in Python); the default is what a
+/// connection does without options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DecodeOptions {}
+pub struct DecodeOptions {
+    pub json: JsonMode,
+    /// `temporal_out_of_range = "str"`: ±infinity and dates/timestamps outside Python's
+    /// years 1..9999 become their ISO text instead of `date.max`/… or an error.
+    pub temporal_as_str: bool,
+    /// The connection's registered types.
+    pub types: std::sync::Arc<crate::registry::TypeRegistry>,
+}
+
+/// What json/jsonb values become.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JsonMode {
+    /// Parsed here into dicts, lists, str, int, float, bool and None.
+    #[default]
+    Parse,
+    /// The document's text as `str`.
+    Str,
+    /// The connection's own `loads` called with the text: the Python callable registered
+    /// under the type's OID (see [`PickleWriter::set_python_callables`]).
+    Loads,
+}
+
+/// The options that change how a built-in scalar decodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ScalarOptions {
+    json: JsonMode,
+    temporal_as_str: bool,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
@@ -141,6 +171,12 @@ fn range_for(type_oid: u32) -> Option<RangeOf> {
     Some(RangeOf { subtype, multi })
 }
 
+/// [`result_format_for`] on a connection with options: registered types and records
+/// choose their own format.
+pub fn result_format_with(type_oid: u32, opts: &DecodeOptions) -> Format {
+    crate::registry::result_format(type_oid, opts).unwrap_or_else(|| result_format_for(type_oid))
+}
+
 /// The format to request for a result column of this type: binary wherever a binary
 /// decoder exists (cheaper to decode), text otherwise (the value then becomes `str`).
 pub fn result_format_for(type_oid: u32) -> Format {
@@ -178,6 +214,8 @@ enum Kind {
     TextAsStr,
     /// A type without a decoder in binary format, which `result_format_for` never asks for.
     Unsupported,
+    /// A registered type, a record, or an array of either (see [`crate::registry`]).
+    Custom(crate::registry::CustomDecoder),
 }
 
 /// The commonest column kinds, decoded inline before the general dispatch: in a wide
@@ -212,10 +250,32 @@ pub struct ColumnDecoder {
     kind: Kind,
     format: Format,
     type_oid: u32,
+    scalar_options: ScalarOptions,
 }
 
 impl ColumnDecoder {
-    pub fn new(type_oid: u32, format: Format, _opts: &DecodeOptions) -> Self {
+    pub fn new(type_oid: u32, format: Format, opts: &DecodeOptions) -> Self {
+        if let Some(custom) = crate::registry::CustomDecoder::for_type(type_oid, format, opts) {
+            return ColumnDecoder {
+                fast: Fast::No,
+                kind: Kind::Custom(custom),
+                format,
+                type_oid,
+                scalar_options: ScalarOptions::default(),
+            };
+        }
+        if let Some(base) = crate::registry::CustomDecoder::domain_base(type_oid, opts) {
+            return ColumnDecoder::new(base, format, opts).declared_as(type_oid);
+        }
+        let mut decoder = Self::new_default(type_oid, format);
+        decoder.scalar_options = ScalarOptions {
+            json: opts.json,
+            temporal_as_str: opts.temporal_as_str,
+        };
+        decoder
+    }
+
+    fn new_default(type_oid: u32, format: Format) -> Self {
         let kind = if let Some(s) = scalar_for(type_oid) {
             Kind::Scalar(s)
         } else if let Some((element_oid, element)) =
@@ -248,11 +308,19 @@ impl ColumnDecoder {
             kind,
             format,
             type_oid,
+            scalar_options: ScalarOptions::default(),
         }
     }
 
     pub fn type_oid(&self) -> u32 {
         self.type_oid
+    }
+
+    /// The same decoder for values whose declared type is `type_oid` (a domain decodes
+    /// as its base type).
+    pub(crate) fn declared_as(mut self, type_oid: u32) -> Self {
+        self.type_oid = type_oid;
+        self
     }
 
     pub fn format(&self) -> Format {
@@ -292,12 +360,18 @@ impl ColumnDecoder {
                     | Scalar::OidVector
             )
         };
+        let native = |s: &Scalar| {
+            native(s)
+                && !(self.scalar_options.json == JsonMode::Loads
+                    && matches!(s, Scalar::Json | Scalar::Jsonb))
+        };
         match &self.kind {
             Kind::Scalar(s) => native(s),
             Kind::Array { element, .. } => native(element),
             Kind::Range(_) | Kind::RangeArray { .. } => false,
             Kind::TextArray { .. } | Kind::TextAsStr => true,
             Kind::Unsupported => false,
+            Kind::Custom(c) => c.is_marshal_native(),
         }
     }
 
@@ -346,14 +420,15 @@ impl ColumnDecoder {
 
     fn decode_general(&self, data: &[u8], w: &mut PickleWriter) -> Result<(), DecodeError> {
         let result = match &self.kind {
-            Kind::Scalar(s) => decode_scalar(*s, self.format, data, w),
+            Kind::Scalar(s) => decode_with(*s, self.format, self.scalar_options, data, w),
             Kind::Array {
                 element,
                 element_oid,
             } => {
-                let (element, format) = (*element, self.format);
-                let decode_element =
-                    |item: &[u8], w: &mut PickleWriter| decode_scalar(element, format, item, w);
+                let (element, format, options) = (*element, self.format, self.scalar_options);
+                let decode_element = |item: &[u8], w: &mut PickleWriter| {
+                    decode_with(element, format, options, item, w)
+                };
                 match format {
                     Format::Binary => {
                         array::array_from_binary(data, *element_oid, w, &decode_element)
@@ -362,15 +437,16 @@ impl ColumnDecoder {
                 }
                 .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
             }
-            Kind::Range(r) => decode_range(*r, self.format, data, w)
+            Kind::Range(r) => decode_range(*r, self.format, self.scalar_options, data, w)
                 .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid))),
             Kind::RangeArray {
                 element,
                 element_oid,
             } => {
-                let (element, format) = (*element, self.format);
-                let decode_element =
-                    |item: &[u8], w: &mut PickleWriter| decode_range(element, format, item, w);
+                let (element, format, options) = (*element, self.format, self.scalar_options);
+                let decode_element = |item: &[u8], w: &mut PickleWriter| {
+                    decode_range(element, format, options, item, w)
+                };
                 match format {
                     Format::Binary => {
                         array::array_from_binary(data, *element_oid, w, &decode_element)
@@ -387,6 +463,7 @@ impl ColumnDecoder {
                     .map_err(|e| format!("{}: {e}", oid::describe(self.type_oid)))
             }
             Kind::TextAsStr => w.text(data).map_err(|e| not_utf8(self.type_oid, e)),
+            Kind::Custom(c) => c.decode(self.format, data, w),
             Kind::Unsupported => Err(format!(
                 "no binary decoder for {}; request it in text format",
                 oid::describe(self.type_oid)
@@ -394,6 +471,80 @@ impl ColumnDecoder {
         };
         result.map_err(|message| DecodeError { message })
     }
+}
+
+/// [`decode_scalar`], after the connection's options had their say.
+#[inline]
+fn decode_with(
+    s: Scalar,
+    format: Format,
+    options: ScalarOptions,
+    data: &[u8],
+    w: &mut PickleWriter,
+) -> Result<(), String> {
+    if options != ScalarOptions::default() {
+        if let Some(done) = decode_optional(s, format, options, data, w) {
+            return done;
+        }
+    }
+    decode_scalar(s, format, data, w)
+}
+
+/// The values whose decoding an option changes; None for every other value.
+fn decode_optional(
+    s: Scalar,
+    format: Format,
+    options: ScalarOptions,
+    data: &[u8],
+    w: &mut PickleWriter,
+) -> Option<Result<(), String>> {
+    use Format::{Binary, Text};
+    let json_text = |type_oid: u32| -> Result<&str, String> {
+        let document = match (type_oid, format) {
+            (oid::JSONB, Binary) => match data.split_first() {
+                Some((1, document)) => document,
+                _ => return Err("jsonb: unsupported binary format version".to_string()),
+            },
+            _ => data,
+        };
+        text_from_bytes(document, type_oid)
+    };
+    let json_oid = match s {
+        Scalar::Json => Some(oid::JSON),
+        Scalar::Jsonb => Some(oid::JSONB),
+        _ => None,
+    };
+    if let Some(type_oid) = json_oid {
+        return match options.json {
+            JsonMode::Parse => None,
+            JsonMode::Str => Some(json_text(type_oid).map(|t| w.str(t))),
+            JsonMode::Loads => Some(json_text(type_oid).map(|t| w.call_with_str(type_oid, t))),
+        };
+    }
+    if !options.temporal_as_str {
+        return None;
+    }
+    let outside = match (s, format) {
+        (Scalar::Date, Binary) => temporal::date_text_if_outside(int4_from_binary(data).ok()?),
+        (Scalar::Date, Text) => {
+            temporal::date_text_if_outside_text(std::str::from_utf8(data).ok()?)
+        }
+        (Scalar::Timestamp | Scalar::TimestampTz, Binary) => {
+            temporal::timestamp_text_if_outside_usecs(
+                int8_from_binary(data).ok()?,
+                s == Scalar::TimestampTz,
+            )
+        }
+        (Scalar::Timestamp | Scalar::TimestampTz, Text) => {
+            temporal::timestamp_text_if_outside_text(
+                std::str::from_utf8(data).ok()?,
+                s == Scalar::TimestampTz,
+            )
+        }
+        _ => None,
+    }?;
+    w.str(&outside);
+    Some(Ok(()))
 }
 
 fn decode_scalar(
@@ -540,10 +691,12 @@ fn decode_scalar(
 fn decode_range(
     r: RangeOf,
     format: Format,
+    options: ScalarOptions,
     data: &[u8],
     w: &mut PickleWriter,
 ) -> Result<(), String> {
-    let bound = |item: &[u8], w: &mut PickleWriter| decode_scalar(r.subtype, format, item, w);
+    let bound =
+        |item: &[u8], w: &mut PickleWriter| decode_with(r.subtype, format, options, item, w);
     match (r.multi, format) {
         (false, Format::Binary) => range::range_from_binary(data, w, &bound),
         (false, Format::Text) => range::range_from_text(data, w, &bound),
@@ -1147,7 +1300,7 @@ pub(crate) mod tests {
                 "[['(1,1),(0,0)'], [None]]",
                 "[\"'a' 'cat'\", '']",
                 "['0/16', '16/B374D848']",
-                "['(1,x)', '(2,\"y z\")']",
+                "[('1', 'x'), ('2', 'y z')]",
                 "[]",
             ]
         );
@@ -1387,5 +1540,163 @@ mod speed {
                 start.elapsed() / rows.len() as u32
             );
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod option_tests {
+    use super::*;
+    use crate::python_harness::run_python;
+
+    /// Reprs of the values decoded with `opts`; the connection's callables are
+    /// `reg.callable(connection, key)`, which here returns a function that tags its
+    /// arguments with the connection and key.
+    pub(crate) fn decode_with_options(
+        opts: &DecodeOptions,
+        cells: &[(u32, Format, &[u8])],
+    ) -> Vec<String> {
+        let mut w = PickleWriter::new();
+        w.set_python_callables("reg", "callable", 7);
+        w.empty_list();
+        w.mark();
+        for (type_oid, format, data) in cells {
+            ColumnDecoder::new(*type_oid, *format, opts)
+                .decode(Some(data), &mut w)
+                .unwrap_or_else(|e| panic!("oid {type_oid} {format:?}: {e}"));
+        }
+        w.appends();
+        w.stop();
+        let out = run_python(
+            "import types\n\
+             reg = types.ModuleType('reg')\n\
+             reg.callable = lambda conn, key: (lambda *a: ('called', conn, key) + a)\n\
+             sys.modules['reg'] = reg\n\
+             v = pickle.loads(sys.stdin.buffer.read())\n\
+             sys.stdout.write(''.join(repr(x) + '\\n' for x in v))",
+            w.as_bytes(),
+        );
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn json_as_str_and_loads_in_both_formats() {
+        let cells: Vec<(u32, Format, &[u8])> = vec![
+            (oid::JSON, Format::Text, b"[1,  2]"),
+            (oid::JSON, Format::Binary, b"[1,  2]"),
+            (oid::JSONB, Format::Text, br#"{"a": 1}"#),
+            (oid::JSONB, Format::Binary, b"\x01{\"a\": 1}"),
+            (oid::JSONB_ARRAY, Format::Text, br#"{"{\"a\": 1}",NULL}"#),
+        ];
+        let str_opts = DecodeOptions {
+            json: JsonMode::Str,
+            ..Default::default()
+        };
+        assert_eq!(
+            decode_with_options(&str_opts, &cells),
+            [
+                "'[1,  2]'",
+                "'[1,  2]'",
+                "'{\"a\": 1}'",
+                "'{\"a\": 1}'",
+                "['{\"a\": 1}', None]"
+            ]
+        );
+        let loads = DecodeOptions {
+            json: JsonMode::Loads,
+            ..Default::default()
+        };
+        assert_eq!(
+            decode_with_options(&loads, &cells),
+            [
+                "('called', 7, 114, '[1,  2]')",
+                "('called', 7, 114, '[1,  2]')",
+                "('called', 7, 3802, '{\"a\": 1}')",
+                "('called', 7, 3802, '{\"a\": 1}')",
+                "[('called', 7, 3802, '{\"a\": 1}'), None]",
+            ]
+        );
+        assert!(!ColumnDecoder::new(oid::JSONB, Format::Binary, &loads).is_marshal_native());
+        assert!(ColumnDecoder::new(oid::JSONB, Format::Binary, &str_opts).is_marshal_native());
+        let mut w = PickleWriter::new();
+        let bad = ColumnDecoder::new(oid::JSONB, Format::Binary, &str_opts)
+            .decode(Some(b"\x02{}"), &mut w);
+        assert!(bad.unwrap_err().message.contains("jsonb"));
+    }
+
+    #[test]
+    fn temporal_values_outside_python_as_text() {
+        let opts = DecodeOptions {
+            temporal_as_str: true,
+            ..Default::default()
+        };
+        let days = |y, m, d| temporal::days_from_civil(y, m, d) as i32;
+        let usecs = |y, m, d, us: i64| days(y, m, d) as i64 * 86_400_000_000 + us;
+        let date_bc = days(-43, 3, 15).to_be_bytes();
+        let date_10k = days(10000, 1, 1).to_be_bytes();
+        let date_ok = days(2024, 2, 29).to_be_bytes();
+        let ts_bc = usecs(-43, 3, 15, 43_200_500_000).to_be_bytes();
+        let tstz_bc = usecs(0, 12, 31, 84_600_000_000).to_be_bytes();
+        let ts_big = usecs(12345, 6, 7, 3_723_000_000).to_be_bytes();
+        let (date_max, date_min, ts_max) = (
+            i32::MAX.to_be_bytes(),
+            i32::MIN.to_be_bytes(),
+            i64::MAX.to_be_bytes(),
+        );
+        let cells: Vec<(u32, Format, &[u8])> = vec![
+            (oid::DATE, Format::Binary, &date_max),
+            (oid::DATE, Format::Text, b"infinity"),
+            (oid::DATE, Format::Binary, &date_min),
+            (oid::DATE, Format::Text, b"-infinity"),
+            (oid::DATE, Format::Binary, &date_bc),
+            (oid::DATE, Format::Text, b"0044-03-15 BC"),
+            (oid::DATE, Format::Binary, &date_10k),
+            (oid::DATE, Format::Text, b"10000-01-01"),
+            (oid::DATE, Format::Binary, &date_ok),
+            (oid::DATE, Format::Text, b"2024-02-29"),
+            (oid::TIMESTAMP, Format::Binary, &ts_max),
+            (oid::TIMESTAMPTZ, Format::Text, b"-infinity"),
+            (oid::TIMESTAMP, Format::Binary, &ts_bc),
+            (oid::TIMESTAMP, Format::Text, b"0044-03-15 12:00:00.5 BC"),
+            (oid::TIMESTAMPTZ, Format::Binary, &tstz_bc),
+            (oid::TIMESTAMPTZ, Format::Text, b"0001-01-01 00:30:00+01"),
+            (oid::TIMESTAMP, Format::Binary, &ts_big),
+            (oid::TIMESTAMP, Format::Text, b"12345-06-07 01:02:03"),
+            (oid::TIMESTAMPTZ, Format::Text, b"10000-01-01 00:30:00+01"),
+            (oid::DATE_ARRAY, Format::Text, b"{infinity,2000-01-01,NULL}"),
+        ];
+        assert_eq!(
+            decode_with_options(&opts, &cells),
+            [
+                "'infinity'",
+                "'infinity'",
+                "'-infinity'",
+                "'-infinity'",
+                "'0044-03-15 BC'",
+                "'0044-03-15 BC'",
+                "'10000-01-01'",
+                "'10000-01-01'",
+                "datetime.date(2024, 2, 29)",
+                "datetime.date(2024, 2, 29)",
+                "'infinity'",
+                "'-infinity'",
+                "'0044-03-15 12:00:00.5 BC'",
+                "'0044-03-15 12:00:00.5 BC'",
+                "'0001-12-31 23:30:00+00 BC'",
+                "'0001-12-31 23:30:00+00 BC'",
+                "'12345-06-07 01:02:03'",
+                "'12345-06-07 01:02:03'",
+                "datetime.datetime(9999, 12, 31, 23, 30, tzinfo=datetime.timezone.utc)",
+                "['infinity', datetime.date(2000, 1, 1), None]",
+            ]
+        );
+        // Malformed text still fails, naming the value.
+        let mut w = PickleWriter::new();
+        let bad =
+            ColumnDecoder::new(oid::DATE, Format::Text, &opts).decode(Some(b"20x4-01-01"), &mut w);
+        assert!(bad.unwrap_err().message.contains("20x4"));
     }
 }

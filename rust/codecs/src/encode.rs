@@ -909,7 +909,7 @@ fn literal_level(items: &[ParamValue], delimiter: char, s: &mut String) -> Resul
 }
 
 /// The text a PostgreSQL input function reads for a scalar.
-fn element_text(v: &ParamValue) -> Result<String, String> {
+pub(crate) fn element_text(v: &ParamValue) -> Result<String, String> {
     Ok(match v {
         ParamValue::Bool(b) => (if *b { "t" } else { "f" }).to_string(),
         ParamValue::Int(i) => i.to_string(),

@@ -19,6 +19,7 @@ pub mod encode;
 pub mod marshal;
 pub mod oid;
 pub mod pickle;
+pub mod registry;
 
 mod array;
 mod builtin_types;

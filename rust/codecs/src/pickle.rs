@@ -148,6 +148,11 @@ pub struct PickleWriter {
     last_value: usize,
     /// Marshal objects flagged for back-references so far.
     refs: u32,
+    /// `(module, name, connection key)` of the function that hands out a connection's
+    /// Python callables (see [`PickleWriter::call_python`]).
+    callables_source: (&'static str, &'static str, u32),
+    /// `(key, memo index)` of the callables already fetched in this stream.
+    callables: Vec<(u32, u32)>,
 }
 
 // Marshal type codes (CPython's Python/marshal.c, format version 4).
@@ -191,6 +196,8 @@ impl PickleWriter {
             open: Vec::new(),
             last_value: 0,
             refs: 0,
+            callables_source: ("", "", 0),
+            callables: Vec::new(),
         };
         w.reset();
         w
@@ -204,6 +211,7 @@ impl PickleWriter {
         self.shared = [NOT_EMITTED; SHARED_COUNT];
         self.uuid_slot = NOT_EMITTED;
         self.timezones.clear();
+        self.callables.clear();
         self.marshal = false;
         self.open.clear();
         self.refs = 0;
@@ -628,6 +636,49 @@ impl PickleWriter {
     /// value).
     pub fn set_decimal_constructor(&mut self, module: &'static str, name: &'static str) {
         self.decimal_constructor = (module, name);
+    }
+
+    /// Names the function `module.name(connection_key, key)` that returns the Python
+    /// callable registered under `key` for this connection (a JSON `loads`, a type's
+    /// loader, a composite's factory). The callable is fetched once per stream and then
+    /// called from the memo, which costs one call per value and nothing else.
+    pub fn set_python_callables(&mut self, module: &'static str, name: &'static str, connection_key: u32) {
+        self.callables_source = (module, name, connection_key);
+    }
+
+    /// Pushes the connection's callable `key` (see [`set_python_callables`]). Call it
+    /// with [`call_with_str`], or push `mark()`, the arguments, and [`call_from_mark`].
+    ///
+    /// [`set_python_callables`]: PickleWriter::set_python_callables
+    /// [`call_with_str`]: PickleWriter::call_with_str
+    /// [`call_from_mark`]: PickleWriter::call_from_mark
+    pub fn push_callable(&mut self, key: u32) {
+        debug_assert!(!self.marshal, "marshal streams cannot call functions");
+        if let Some(&(_, idx)) = self.callables.iter().find(|(k, _)| *k == key) {
+            self.memo_get(idx);
+            return;
+        }
+        let (module, name, connection) = self.callables_source;
+        self.str(module);
+        self.str(name);
+        self.buf.push(STACK_GLOBAL);
+        self.int(connection as i64);
+        self.int(key as i64);
+        self.buf.extend_from_slice(&[TUPLE2, REDUCE]);
+        let idx = self.memoize();
+        self.callables.push((key, idx));
+    }
+
+    /// Calls the callable below the last mark with the values pushed after the mark.
+    pub fn call_from_mark(&mut self) {
+        self.buf.extend_from_slice(&[TUPLE, REDUCE]);
+    }
+
+    /// `callable(text)` for the connection's callable `key`.
+    pub fn call_with_str(&mut self, key: u32, text: &str) {
+        self.push_callable(key);
+        self.str(text);
+        self.buf.extend_from_slice(&[TUPLE1, REDUCE]);
     }
 
     /// `decimal.Decimal(text)`; the text is passed as is, so `Decimal` keeps its exponent

@@ -35,6 +35,11 @@ fn recorded_server_values_decode_identically_in_both_formats() {
         let binary = unhex(cols[4]);
         let text = unhex(cols[5]);
         let label = format!("{session} {sql}");
+        if type_oid == crate::registry::RECORD {
+            // Deliberately different: binary records are typed tuples, while a text record
+            // names no field types (see registry.rs, which tests both forms).
+            continue;
+        }
         // First decode into a scratch stream to learn the outcome; a failed decode leaves
         // partial output, which must not reach the stream Python checks.
         let mut scratch = PickleWriter::new();

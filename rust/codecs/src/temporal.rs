@@ -439,6 +439,85 @@ pub(crate) fn format_python_timedelta(days: i64, seconds: i64, micro: i64) -> St
     s
 }
 
+// ---- values outside Python's range, as text (`temporal_out_of_range = "str"`)
+
+/// PostgreSQL's ISO spelling of a timestamp given in microseconds since 2000 (UTC with
+/// `+00` for timestamptz), or None when the value fits a `datetime`.
+fn timestamp_text_if_outside(usecs: i128, utc: bool) -> Option<String> {
+    let days = usecs.div_euclid(USECS_PER_DAY as i128);
+    let of_day = usecs.rem_euclid(USECS_PER_DAY as i128) as i64;
+    let (year, month, day) = civil_from_days(i64::try_from(days).ok()?);
+    if python_year(year) {
+        return None;
+    }
+    let zone = if utc { "+00" } else { "" };
+    let (shown_year, era) = if year <= 0 {
+        (1 - year, " BC")
+    } else {
+        (year, "")
+    };
+    Some(format!(
+        "{shown_year:04}-{month:02}-{day:02} {}{zone}{era}",
+        format_clock(of_day)
+    ))
+}
+
+/// The text of a binary `date` that has no `datetime.date`: `infinity`, `-infinity`, or
+/// the ISO date (`0044-03-15 BC`, `10000-01-01`). None when it fits.
+pub(crate) fn date_text_if_outside(days: i32) -> Option<String> {
+    match days {
+        i32::MAX => Some("infinity".into()),
+        i32::MIN => Some("-infinity".into()),
+        _ => {
+            let (year, month, day) = civil_from_days(days as i64);
+            (!python_year(year)).then(|| format_date(year, month, day))
+        }
+    }
+}
+
+/// [`date_text_if_outside`] for the text format (None also when the text does not parse:
+/// the ordinary decoder then reports it).
+pub(crate) fn date_text_if_outside_text(text: &str) -> Option<String> {
+    if text == "infinity" || text == "-infinity" {
+        return Some(text.to_string());
+    }
+    let mut p = Cursor::new(text);
+    let (year, month, day) = p.date().ok()?;
+    let year = p.era_suffix(year).ok()?;
+    p.end().ok()?;
+    (!python_year(year)).then(|| format_date(year, month, day))
+}
+
+/// The text of a binary `timestamp`/`timestamptz` that has no `datetime`.
+pub(crate) fn timestamp_text_if_outside_usecs(usecs: i64, utc: bool) -> Option<String> {
+    match usecs {
+        i64::MAX => Some("infinity".into()),
+        i64::MIN => Some("-infinity".into()),
+        _ => timestamp_text_if_outside(usecs as i128, utc),
+    }
+}
+
+/// [`timestamp_text_if_outside_usecs`] for the text format. A timestamptz is shown in
+/// UTC, as the binary form is, whatever the session's TimeZone.
+pub(crate) fn timestamp_text_if_outside_text(text: &str, utc: bool) -> Option<String> {
+    if text == "infinity" || text == "-infinity" {
+        return Some(text.to_string());
+    }
+    let mut p = Cursor::new(text);
+    let (year, month, day) = p.date().ok()?;
+    p.expect(b' ').ok()?;
+    let clock = p.clock().ok()?;
+    let offset = if utc { p.utc_offset().ok()? } else { 0 };
+    let year = p.era_suffix(year).ok()?;
+    p.end().ok()?;
+    if year.abs() > 1 << 30 {
+        return None;
+    }
+    let local = days_from_civil(year, month as u32, day as u32) as i128 * USECS_PER_DAY as i128
+        + clock as i128;
+    timestamp_text_if_outside(local - offset as i128 * USECS_PER_SEC as i128, utc)
+}
+
 // ---- text parsing
 
 /// A byte cursor over PostgreSQL's ISO date/time output.

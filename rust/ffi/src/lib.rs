@@ -28,6 +28,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyro_client::{ClientError, RowMode, StatementRef};
+use pyro_codecs::decode::JsonMode;
+use pyro_codecs::registry::TypeKind;
 use pyro_codecs::pickle::PickleWriter;
 use pyro_transport::{BlockingConn, ConnectOptions, SslMode};
 
@@ -400,6 +402,10 @@ pub extern "C" fn pyro_conn_free(handle: u32) -> PyroStatus {
     })
 }
 
+/// The Python function that hands result streams a connection's callables (JSON
+/// `loads`, type loaders, composite factories): `callable(registry_key, key)`.
+const PYTHON_CALLABLES: (&str, &str) = ("pyro_postgres._registry", "callable");
+
 fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
     let mut opts = ConnectOptions {
         // Results are unpickled by pyro_postgres, which provides a faster Decimal builder.
@@ -438,6 +444,35 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
                 opts.connect_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
             "statement_cache_size" => opts.statement_cache_size = number("statement_cache_size")? as usize,
+            "json" => {
+                opts.decode.json = match value {
+                    "parse" => JsonMode::Parse,
+                    "str" => JsonMode::Str,
+                    "loads" => JsonMode::Loads,
+                    _ => return Err(ClientError::Usage(format!("unknown json mode {value:?}"))),
+                }
+            }
+            "json_dumps" => {
+                if value != "python" {
+                    return Err(ClientError::Usage(format!("unknown json_dumps {value:?}")));
+                }
+                let mut types = (*opts.decode.types).clone();
+                types.add_python_dumped(pyro_codecs::oid::JSON, pyro_codecs::oid::JSON_ARRAY);
+                types.add_python_dumped(pyro_codecs::oid::JSONB, pyro_codecs::oid::JSONB_ARRAY);
+                opts.decode.types = Arc::new(types);
+            }
+            "temporal_out_of_range" => {
+                opts.decode.temporal_as_str = match value {
+                    "default" => false,
+                    "str" => true,
+                    _ => return Err(ClientError::Usage(format!("unknown temporal_out_of_range {value:?}"))),
+                }
+            }
+            "registry_key" => {
+                let key = u32::try_from(number("registry_key")?)
+                    .map_err(|_| ClientError::Usage(format!("registry_key {value} is out of range")))?;
+                opts.python_callables = Some((PYTHON_CALLABLES.0, PYTHON_CALLABLES.1, key));
+            }
             _ => {
                 let setting = key.strip_prefix("param:").ok_or_else(|| ClientError::Usage(format!("unknown option {key}")))?;
                 opts.params.push((setting.to_owned(), value.to_owned()));
@@ -449,7 +484,9 @@ fn parse_options(raw: &[u8]) -> Result<ConnectOptions, ClientError> {
 
 /// Connects using `opts`: NUL-separated `key\0value\0` pairs (keys: host, port, socket,
 /// user, password, database, application_name, options, sslmode,
-/// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, and
+/// upgrade_to_unix_socket (0/1), connect_timeout_ms, statement_cache_size, json
+/// (parse/str/loads), temporal_out_of_range (default/str), registry_key (the key under
+/// which `pyro_postgres._registry` holds the connection's Python callables), and
 /// `param:<name>` for any server setting sent at startup).
 ///
 /// # Safety
@@ -846,6 +883,55 @@ pub unsafe extern "C" fn pyro_conn_prepare(handle: u32, sqls: *const u8, sqls_le
     })
 }
 
+/// Registers a type for the connection's results and parameters (`Conn.register_type`).
+/// `spec` is `marshal.dumps((oid, array_oid, name, kind, python_dumped, factory, fields))`:
+/// `kind` one of `text`, `enum`, `loader`, `composite`, `hstore`, `domain`; `fields` the
+/// composite's `(declared type, decode-as type)` pairs, or for a domain `[(base, base)]`;
+/// `python_dumped` 1 when Python dumps its parameters; `factory` 1 when a composite's
+/// values go through the connection's callable for the OID. No I/O.
+///
+/// # Safety
+/// `spec` must be null (with a zero length) or point to `spec_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_register_type(handle: u32, spec: *const u8, spec_len: u32) -> PyroStatus {
+    let spec = bytes(spec, spec_len as usize);
+    with_conn(handle, |conn| {
+        conn.client.result = Default::default();
+        let bad = |what: &str| ClientError::Usage(format!("register_type: bad specification ({what})"));
+        let items = pyro_codecs::marshal::parse_params(spec).map_err(|e| bad(&e.message))?;
+        use pyro_codecs::marshal::ParamValue as P;
+        let int = |v: &P| match v {
+            P::Int(i) => u32::try_from(*i).map_err(|_| bad("an OID is out of range")),
+            P::Bool(b) => Ok(*b as u32),
+            _ => Err(bad("expected an int")),
+        };
+        let [oid, array_oid, P::Str(name), P::Str(kind), dumped, factory, P::List(fields)] = &items[..] else {
+            return Err(bad("shape"));
+        };
+        let (oid, array_oid, dumped, factory) = (int(oid)?, int(array_oid)?, int(dumped)? != 0, int(factory)? != 0);
+        let mut pairs = Vec::with_capacity(fields.len());
+        for f in fields {
+            let P::List(pair) = f else { return Err(bad("fields")) };
+            let [declared, decode_as] = &pair[..] else { return Err(bad("fields")) };
+            pairs.push((int(declared)?, int(decode_as)?));
+        }
+        let kind = match *kind {
+            "text" => TypeKind::Text,
+            "enum" => TypeKind::Enum,
+            "loader" => TypeKind::Loader,
+            "hstore" => TypeKind::Hstore,
+            "composite" => TypeKind::Composite { fields: pairs, factory },
+            "domain" => TypeKind::Domain { base: pairs.first().ok_or_else(|| bad("domain base"))?.1 },
+            other => return Err(bad(&format!("kind {other:?}"))),
+        };
+        conn.client.register_type(oid, array_oid, name, kind);
+        if dumped {
+            conn.client.add_python_dumped(oid, array_oid);
+        }
+        Ok(())
+    })
+}
+
 /// Registers a buffer for results: those of at most `capacity` bytes are copied there
 /// (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay
 /// valid until another one is registered (a null pointer unregisters) or the handle is
@@ -1076,6 +1162,21 @@ mod tests {
         assert!(!o.upgrade_to_unix_socket);
         assert!(parse_options(b"bogus\0x\0").is_err());
         assert!(parse_options(b"port\x0070000\0").is_err());
+    }
+
+    #[test]
+    fn decoding_options_are_parsed() {
+        let o = parse_options(b"json\0str\0temporal_out_of_range\0str\0registry_key\x0042\0").unwrap();
+        assert_eq!(o.decode.json, JsonMode::Str);
+        assert!(o.decode.temporal_as_str);
+        assert_eq!(o.python_callables, Some(("pyro_postgres._registry", "callable", 42)));
+        assert!(o.decode.types.is_empty());
+        let o = parse_options(b"json\0loads\0json_dumps\0python\0").unwrap();
+        assert_eq!(o.decode.json, JsonMode::Loads);
+        assert_eq!(o.decode.types.array_element(pyro_codecs::oid::JSONB_ARRAY), Some(pyro_codecs::oid::JSONB));
+        for bad in [&b"json\0yaml\0"[..], b"temporal_out_of_range\0clamp\0", b"json_dumps\0x\0", b"registry_key\0-1\0"] {
+            assert!(parse_options(bad).is_err());
+        }
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct ConnectOptions {
     pub statement_cache_size: usize,
     /// `(module, name)` of the callable the result stream uses to build `Decimal`s.
     pub decimal_constructor: Option<(&'static str, &'static str)>,
+    /// How result values decode on this connection.
+    pub decode: pyro_codecs::decode::DecodeOptions,
+    /// `(module, name, connection key)`: see `PickleWriter::set_python_callables`.
+    pub python_callables: Option<(&'static str, &'static str, u32)>,
 }
 
 impl Default for ConnectOptions {
@@ -75,6 +79,8 @@ impl Default for ConnectOptions {
             connect_timeout: None,
             statement_cache_size: 256,
             decimal_constructor: None,
+            decode: Default::default(),
+            python_callables: None,
         }
     }
 }
@@ -245,6 +251,10 @@ impl BlockingConn {
         if let Some((module, name)) = opts.decimal_constructor {
             client.set_decimal_constructor(module, name);
         }
+        client.set_decode_options(opts.decode.clone());
+        if let Some((module, name, key)) = opts.python_callables {
+            client.set_python_callables(module, name, key);
+        }
         let connect_log = vec![format!("connected to {endpoint}")];
         let mut conn =
             BlockingConn { stream: Some(stream), target, client, is_unix_socket: is_unix, endpoint, connect_log };
@@ -328,6 +338,10 @@ impl BlockingConn {
         let mut client = Client::startup(&params, opts.password.as_deref(), opts.statement_cache_size)?;
         if let Some((module, name)) = opts.decimal_constructor {
             client.set_decimal_constructor(module, name);
+        }
+        client.set_decode_options(opts.decode.clone());
+        if let Some((module, name, key)) = opts.python_callables {
+            client.set_python_callables(module, name, key);
         }
         let connect_log = vec![format!("connected to {endpoint} (I/O by the caller)")];
         Ok(BlockingConn { stream: None, target, client, is_unix_socket: is_unix, endpoint, connect_log })
