@@ -334,6 +334,8 @@ impl ColumnDecoder {
     /// True when every value this column can produce is a built-in that `marshal`
     /// can carry (int, float, str, bytes, bool, None, lists and dicts of those), so a
     /// result made only of such columns may use [`PickleWriter::reset_marshal`].
+    /// Parsed json/jsonb are not: a document may nest deeper than `marshal.loads` goes
+    /// (2000 levels), and `pickle.loads` has no such limit.
     pub fn is_marshal_native(&self) -> bool {
         let native = |s: &Scalar| {
             matches!(
@@ -348,8 +350,6 @@ impl ColumnDecoder {
                     | Scalar::Text
                     | Scalar::Char
                     | Scalar::Bytea
-                    | Scalar::Json
-                    | Scalar::Jsonb
                     | Scalar::MacAddr
                     | Scalar::MacAddr8
                     | Scalar::Bits
@@ -358,12 +358,8 @@ impl ColumnDecoder {
                     | Scalar::Tid
                     | Scalar::Int2Vector
                     | Scalar::OidVector
-            )
-        };
-        let native = |s: &Scalar| {
-            native(s)
-                && !(self.scalar_options.json == JsonMode::Loads
-                    && matches!(s, Scalar::Json | Scalar::Jsonb))
+            ) || (self.scalar_options.json == JsonMode::Str
+                && matches!(s, Scalar::Json | Scalar::Jsonb))
         };
         match &self.kind {
             Kind::Scalar(s) => native(s),

@@ -577,7 +577,9 @@ impl<'a> Cursor<'a> {
         let month = self.number(2, 2)?;
         self.expect(b'-')?;
         let day = self.number(2, 2)?;
-        if !is_valid_date(year, month as u32, day as u32) {
+        // Leap years count in astronomical years: 1 BC (year 0) has a February 29.
+        let astronomical = if self.text.ends_with(" BC") { 1 - year } else { year };
+        if !is_valid_date(astronomical, month as u32, day as u32) {
             return Err(self.invalid());
         }
         Ok((year, month as u8, day as u8))
@@ -656,6 +658,18 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leap_days_before_christ_are_read_in_astronomical_years() {
+        // 1 BC is year 0, a leap year; 2 BC (year -1) is not.
+        assert_eq!(
+            timestamp_text_if_outside_text("0001-02-29 23:59:00+00 BC", true).as_deref(),
+            Some("0001-02-29 23:59:00+00 BC")
+        );
+        assert_eq!(date_text_if_outside_text("0001-02-29 BC").as_deref(), Some("0001-02-29 BC"));
+        assert_eq!(date_text_if_outside_text("0002-02-29 BC"), None);
+        assert_eq!(date_text_if_outside_text("0005-02-29 BC").as_deref(), Some("0005-02-29 BC"));
+    }
 
     #[test]
     fn civil_conversion_round_trips_across_eras() {
