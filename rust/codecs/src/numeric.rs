@@ -66,23 +66,32 @@ pub(crate) fn numeric_ascii_from_binary(data: &[u8], out: &mut Vec<u8>) -> Resul
         return Err(format!("binary numeric has an invalid scale {dscale}"));
     }
     let digits = &data[8..];
-    let digit_at = |d: i32| -> Result<u32, String> {
-        if d < 0 || d >= ndigits as i32 {
-            return Ok(0);
-        }
-        let i = 2 * d as usize;
-        let value = i16::from_be_bytes([digits[i], digits[i + 1]]);
+    // Validated once here, so the formatting below reads groups without checks.
+    for pair in digits.chunks_exact(2) {
+        let value = i16::from_be_bytes([pair[0], pair[1]]);
         if !(0..NBASE as i16).contains(&value) {
             return Err(format!(
                 "binary numeric has an invalid base-10000 digit {value}"
             ));
         }
-        Ok(value as u32)
-    };
-    // Digits outside the printed range are never read below, but must still be valid.
-    for d in 0..ndigits as i32 {
-        digit_at(d)?;
     }
+    // Group `d` (0 = the first stored one); groups outside the stored ones are zero.
+    let group = |d: i32| -> u32 {
+        if d < 0 || d as usize >= digits.len() / 2 {
+            return 0;
+        }
+        let i = 2 * d as usize;
+        u16::from_be_bytes([digits[i], digits[i + 1]]) as u32
+    };
+    let four = |g: u32| -> [u8; 4] {
+        [
+            b'0' + (g / 1000) as u8,
+            b'0' + (g / 100 % 10) as u8,
+            b'0' + (g / 10 % 10) as u8,
+            b'0' + (g % 10) as u8,
+        ]
+    };
+    out.reserve(16 + 4 * (weight.max(0) as usize + 1) + dscale as usize);
 
     if sign == NUMERIC_NEG {
         out.push(b'-');
@@ -90,17 +99,17 @@ pub(crate) fn numeric_ascii_from_binary(data: &[u8], out: &mut Vec<u8>) -> Resul
     if weight < 0 {
         out.push(b'0');
     } else {
-        for d in 0..=weight {
-            let group = digit_at(d)?;
-            let four = [group / 1000, group / 100 % 10, group / 10 % 10, group % 10]
-                .map(|x| b'0' + x as u8);
-            if d == 0 {
-                // The first group carries no leading zeros.
-                let skip = four[..3].iter().take_while(|b| **b == b'0').count();
-                out.extend_from_slice(&four[skip..]);
-            } else {
-                out.extend_from_slice(&four);
-            }
+        // The first group carries no leading zeros.
+        let first = group(0);
+        let skip = match first {
+            0..=9 => 3,
+            10..=99 => 2,
+            100..=999 => 1,
+            _ => 0,
+        };
+        out.extend_from_slice(&four(first)[skip..]);
+        for d in 1..=weight {
+            out.extend_from_slice(&four(group(d)));
         }
     }
     if dscale > 0 {
@@ -108,11 +117,7 @@ pub(crate) fn numeric_ascii_from_binary(data: &[u8], out: &mut Vec<u8>) -> Resul
         let start = out.len();
         let mut d = weight + 1;
         while ((out.len() - start) as i32) < dscale {
-            let group = digit_at(d)?;
-            out.extend_from_slice(
-                &[group / 1000, group / 100 % 10, group / 10 % 10, group % 10]
-                    .map(|x| b'0' + x as u8),
-            );
+            out.extend_from_slice(&four(group(d)));
             d += 1;
         }
         out.truncate(start + dscale as usize);
