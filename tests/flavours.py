@@ -1,5 +1,5 @@
 """One connection of either API flavour with every call made synchronous, for test bodies
-shared by the sync and async APIs (the type option and registry tests)."""
+shared by the sync and async APIs (test_parity and the type option and registry tests)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,24 @@ class Api:
                 return await portal.exec_collect(0)  # type: ignore[no-any-return]
 
         return self.run(run())  # type: ignore[no-any-return]
+
+    def tx(self, statements: list[str], raise_inside: BaseException | None = None) -> None:
+        """Runs `statements` in a transaction of the connection's flavour, then raises
+        `raise_inside` inside the block if given."""
+        if self.flavour == "sync":
+            with self.conn.tx():
+                for sql in statements:
+                    self.conn.query_drop(sql)
+                if raise_inside is not None:
+                    raise raise_inside
+        else:
+            async def run() -> None:
+                async with self.conn.tx():
+                    for sql in statements:
+                        await self.conn.query_drop(sql)
+                    if raise_inside is not None:
+                        raise raise_inside
+            self.run(run())
 
     def close(self) -> None:
         self.run(self.conn.close())

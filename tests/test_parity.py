@@ -4,66 +4,23 @@ returns and passes the sync API's results through."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import inspect
+import sys
 import uuid
 from decimal import Decimal
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pyro_postgres import async_, sync
 from pyro_postgres.error import DivisionByZero, IncorrectApiUsageError, UniqueViolation
 
-
-class Api:
-    """One connection of either flavour, with every call made synchronous for the test."""
-
-    def __init__(self, flavour: str, url: str) -> None:
-        self.flavour = flavour
-        if flavour == "sync":
-            self.loop = None
-            self.conn: Any = sync.Conn(url)
-        else:
-            self.loop = asyncio.new_event_loop()
-            self.conn = self.loop.run_until_complete(async_.Conn.new(url))
-
-    def run(self, value: Any) -> Any:
-        if inspect.isawaitable(value):
-            assert self.loop is not None
-            return self.loop.run_until_complete(value)
-        return value
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self.conn, name)
-        return lambda *a, **kw: self.run(method(*a, **kw))
-
-    def tx(self, statements: list[str], raise_inside: BaseException | None = None) -> None:
-        """Runs `statements` in a transaction of the connection's flavour, then raises
-        `raise_inside` inside the block if given."""
-        if self.flavour == "sync":
-            with self.conn.tx():
-                for sql in statements:
-                    self.conn.query_drop(sql)
-                if raise_inside is not None:
-                    raise raise_inside
-        else:
-            async def run() -> None:
-                async with self.conn.tx():
-                    for sql in statements:
-                        await self.conn.query_drop(sql)
-                    if raise_inside is not None:
-                        raise raise_inside
-            self.run(run())
-
-    def close(self) -> None:
-        self.run(self.conn.close())
-        if self.loop is not None:
-            self.loop.close()
+# pytest runs in importlib mode: the shared test helper is found next to this file.
+sys.path.insert(0, str(Path(__file__).parent))
+from flavours import FLAVOURS, Api  # noqa: E402
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=FLAVOURS)
 def api(request: pytest.FixtureRequest, url: str) -> Any:
     a = Api(request.param, url)
     yield a
