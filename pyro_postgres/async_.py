@@ -562,22 +562,7 @@ class Conn:
         dumps: Callable[[Any], str] | None = None,
         factory: Callable[..., Any] | None = None,
     ) -> None:
-        """Registers a PostgreSQL type on this connection only (by name, resolved on the
-        server, e.g. ``"mood"``, ``"public.point3"``, or by OID), for results in both
-        formats and for parameters; arrays of the type follow.
-
-        * ``loads(text)``: results of the type become ``loads`` of their text (the type is
-          then requested in text format); without it, enums and other types stay ``str``
-          (their arrays become lists of ``str``), composites become tuples of their fields
-          decoded by type (or ``factory(*fields)``, e.g. a namedtuple class), and
-          ``hstore`` becomes ``dict[str, str | None]``.
-        * ``dumps(value) -> str``: parameters of the type (elements, for its array type)
-          are sent as that text for the server to parse; ``None`` and ``str`` values are
-          sent as they are. Without it, composites take a tuple or list of fields and
-          ``hstore`` a dict.
-
-        Registering again replaces the earlier registration. An unknown type raises
-        ``ProgrammingError``."""
+        """Registers a PostgreSQL type on this connection only (see ``sync.Conn.register_type``)."""
         sql, params = _typereg.lookup(name_or_oid)
         plan = _typereg.plan(name_or_oid, await self.exec_first(sql, params), loads, dumps, factory)
         if plan.result_callable is not None:
