@@ -114,16 +114,11 @@ pub(crate) fn macaddr_from_binary(
 
 #[cfg(test)]
 mod tests {
+    use crate::python_harness::unhex;
     use crate::decode::tests::decode_all;
     use crate::oid;
     use crate::Format::{Binary, Text};
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// Binary and text forms as PostgreSQL 18 sent them, and the Python value of both.
     #[test]
@@ -192,7 +187,7 @@ mod tests {
         ];
         for (type_oid, binary, text, want) in cases {
             let got = decode_all(&[
-                (*type_oid, Binary, hex(binary)),
+                (*type_oid, Binary, unhex(binary)),
                 (*type_oid, Text, text.as_bytes().to_vec()),
             ]);
             assert_eq!(got, [*want, *want], "{text}");

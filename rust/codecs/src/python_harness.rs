@@ -69,3 +69,11 @@ pub fn python_true(stream: &[u8], expr: &str) -> bool {
 pub fn python_bytes(expr: &str) -> Vec<u8> {
     run_python(&format!("sys.stdout.buffer.write({expr})"), b"")
 }
+
+/// The bytes of a hex string (server bytes recorded in the tests).
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -333,6 +333,7 @@ pub(crate) fn multirange_from_text(
 
 #[cfg(test)]
 mod tests {
+    use crate::python_harness::unhex;
     use super::*;
     use crate::decode::tests::decode_all;
     use crate::decode::{ColumnDecoder, DecodeOptions};
@@ -340,12 +341,6 @@ mod tests {
     use crate::python_harness::{python_reprs, python_true};
     use crate::Format;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// (type, binary as the server sent it, text as the server sent it, Python repr), from
     /// PostgreSQL 18 with `TimeZone = 'Asia/Kathmandu'` (+05:45) and `DateStyle = ISO`.

@@ -9,15 +9,7 @@ use crate::Format;
 const RECORDED: &str = include_str!("../tests/server_values.tsv");
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s == "NULL" {
-        return None;
-    }
-    Some(
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect(),
-    )
+    (s != "NULL").then(|| crate::python_harness::unhex(s))
 }
 
 #[test]

@@ -203,18 +203,13 @@ pub(crate) fn int_list_param_text(
 
 #[cfg(test)]
 mod tests {
+    use crate::python_harness::unhex;
     use crate::decode::tests::decode_all;
     use crate::decode::{ColumnDecoder, DecodeOptions};
     use crate::oid;
     use crate::pickle::PickleWriter;
     use crate::Format::{self, Binary, Text};
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// Binary and text forms as PostgreSQL 18 sent them, and the Python value of both.
     #[test]
@@ -262,7 +257,7 @@ mod tests {
         ];
         for (type_oid, binary, text, want) in cases {
             let got = decode_all(&[
-                (*type_oid, Binary, hex(binary)),
+                (*type_oid, Binary, unhex(binary)),
                 (*type_oid, Text, text.as_bytes().to_vec()),
             ]);
             assert_eq!(got, [*want, *want], "{text}");
@@ -288,7 +283,7 @@ mod tests {
             (
                 oid::INT2VECTOR,
                 Binary,
-                &hex("00000001000000000000001a0000000000000000"),
+                &unhex("00000001000000000000001a0000000000000000"),
             ),
         ];
         for (type_oid, format, data) in bad {
