@@ -35,6 +35,10 @@ pub struct Statement {
     pub marshal_rows: bool,
     /// The connection's registered types when the statement was described.
     pub types: Arc<TypeRegistry>,
+    /// Parameter and column types neither built in nor registered (sorted, no
+    /// duplicates): candidates for introspection. Empty in the common case, so executing
+    /// costs one emptiness check.
+    pub foreign_types: Box<[u32]>,
 }
 
 #[derive(Default)]
@@ -57,6 +61,7 @@ impl Partial {
 
     pub fn finish(self, sql: String, opts: &DecodeOptions) -> Statement {
         let (decoders, result_formats, marshal_rows) = decoding(&self.types, opts);
+        let foreign = foreign_types(&self.param_types, &self.types, &opts.types);
         Statement {
             marshal_rows,
             name: self.name,
@@ -66,9 +71,31 @@ impl Partial {
             column_types: self.types,
             decoders,
             result_formats,
+            foreign_types: foreign,
             types: opts.types.clone(),
         }
     }
+}
+
+/// The types among `params` and `columns` that are neither built in nor registered in
+/// `types` (`record` is handled without registration).
+fn foreign_types(params: &[u32], columns: &[u32], types: &TypeRegistry) -> Box<[u32]> {
+    let mut foreign: Vec<u32> = params
+        .iter()
+        .chain(columns)
+        .copied()
+        .filter(|&t| {
+            t != 0
+                && t != pyro_codecs::registry::RECORD
+                && t != pyro_codecs::registry::RECORD_ARRAY
+                && pyro_codecs::oid::builtin(t).is_none()
+                && types.kind(t).is_none()
+                && types.array_element(t).is_none()
+        })
+        .collect();
+    foreign.sort_unstable();
+    foreign.dedup();
+    foreign.into_boxed_slice()
 }
 
 /// Decoders, result formats and marshal eligibility of columns of these types.
@@ -92,6 +119,7 @@ impl Statement {
             decoders,
             result_formats,
             marshal_rows,
+            foreign_types: foreign_types(&self.param_types, &self.column_types, &opts.types),
             types: opts.types.clone(),
         }
     }
