@@ -297,3 +297,19 @@ pub(crate) fn encode_values(
     }
     Ok(values.len() as u16)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyro_codecs::registry::TypeKind;
+
+    #[test]
+    fn foreign_types_leave_out_builtin_registered_and_record_types() {
+        let mut types = TypeRegistry::default();
+        types.register(70001, 70002, "mood", TypeKind::Enum);
+        let params = [23, 70001, 90001, 90001];
+        let columns = [25, 1007, 70002, pyro_codecs::registry::RECORD, 90003, 90001, 0];
+        assert_eq!(&*foreign_types(&params, &columns, &types), &[90001, 90003]);
+        assert!(foreign_types(&[23, 25], &[16, 1009], &types).is_empty());
+    }
+}
