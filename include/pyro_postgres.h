@@ -271,6 +271,14 @@ PyroStatus pyro_conn_prepare(uint32_t handle,
 // `spec` must be null (with a zero length) or point to `spec_len` readable bytes.
 PyroStatus pyro_conn_register_type(uint32_t handle, const uint8_t *spec, uint32_t spec_len);
 
+// Marks types as introspected: `oids` is a marshalled list of the type OIDs a
+// `needs_types` error reported, which the caller has looked up (and registered where it
+// could). They are never reported again on this connection. No I/O.
+//
+// # Safety
+// `oids` must be null (with a zero length) or point to `oids_len` readable bytes.
+PyroStatus pyro_conn_types_introspected(uint32_t handle, const uint8_t *oids, uint32_t oids_len);
+
 // Registers a buffer for results: those of at most `capacity` bytes are copied there
 // (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay
 // valid until another one is registered (a null pointer unregisters) or the handle is

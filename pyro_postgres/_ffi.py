@@ -111,6 +111,7 @@ class _Lib:
         self.conn_exec_batch = declare("pyro_conn_exec_batch", status, u32, u32, c_char_p, u32, c_char_p, u32)
         self.conn_release_statement = declare("pyro_conn_release_statement", status, u32, u32)
         self.conn_register_type = declare("pyro_conn_register_type", status, u32, c_char_p, u32)
+        self.conn_types_introspected = declare("pyro_conn_types_introspected", status, u32, c_char_p, u32)
         self.conn_ping = declare("pyro_conn_ping", status, u32)
         self.conn_resume = declare("pyro_conn_resume", status, u32)
         self.conn_abandon = declare("pyro_conn_abandon", status, u32)
@@ -205,12 +206,25 @@ class NeedsDump(_error.Error):
         self.needs = needs
 
 
+class NeedsTypes(_error.Error):
+    """Internal: the call sent nothing because the statement uses types that are neither
+    built in nor registered and that this connection has not looked up yet; ``oids`` lists
+    them. The caller introspects them (``_typereg.introspection``), marks them looked up
+    and calls again."""
+
+    def __init__(self, oids: list[int]) -> None:
+        super().__init__("the statement uses types not introspected yet")
+        self.oids = oids
+
+
 def raise_status(status: int, out: PyroOut | None) -> None:
     """Raises the exception for a failed call (status ERROR, BAD_HANDLE or PANIC)."""
     if status == ERROR and out is not None:
         kind, message, fields = read_out(out)
         if kind == "needs_dump":
             raise NeedsDump(fields)
+        if kind == "needs_types":
+            raise NeedsTypes(fields)
         raise _error._make_error(kind, message, fields)
     if status == BAD_HANDLE:
         raise _error.InterfaceError("the connection handle is no longer valid (the connection was freed)")

@@ -86,3 +86,43 @@ def plan(
         (oid, array_oid, name, kind, dumps is not None, factory is not None, fields), 2
     )
     return Plan(oid, spec, loads if kind == "loader" else factory, dumps)
+
+
+# Automatic introspection (see ``_ffi.NeedsTypes``): the reported types, an array type
+# standing for its element type, and everything their values are made of (composite
+# fields, domain bases), recursively, in one round trip. Types below 10000 are the built-in
+# ones the library decodes itself.
+INTROSPECT = (
+    """WITH RECURSIVE wanted(oid) AS (
+    SELECT CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+    FROM pg_type t WHERE t.oid = ANY($1::int8[]::oid[])
+  UNION
+    SELECT CASE WHEN e.typcategory = 'A' AND e.typelem <> 0 THEN e.typelem ELSE e.oid END
+    FROM wanted w JOIN pg_type t ON t.oid = w.oid
+    JOIN pg_type e ON e.oid = ANY (ARRAY(SELECT a.atttypid FROM pg_attribute a
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || t.typbasetype)
+)
+"""
+    + _SELECT
+    + "ANY(ARRAY(SELECT oid FROM wanted)) AND t.oid >= 10000"
+)
+
+# What introspection registers; other types (ranges, base types of extensions other than
+# hstore, pseudo types) stay text.
+_AUTOMATIC = frozenset(("composite", "enum", "domain", "hstore"))
+
+
+def automatic_specs(rows: list[tuple[Any, ...]], skip: set[int] | dict[int, Any]) -> list[bytes]:
+    """Registration specifications for the introspected ``rows`` (answers of
+    ``INTROSPECT``), leaving out the types in ``skip`` (registered by the user)."""
+    specs = []
+    for row in rows:
+        if row[0] in skip:
+            continue
+        try:
+            p = plan(row[0], row, None, None, None)
+        except (IncorrectApiUsageError, ProgrammingError):
+            continue
+        if marshal.loads(p.spec)[3] in _AUTOMATIC:
+            specs.append(p.spec)
+    return specs

@@ -39,6 +39,7 @@ from ._transaction import TransactionRules
 from ._types import statement_args
 from .error import (
     ConnectionClosedError,
+    Error,
     IncorrectApiUsageError,
 )
 
@@ -98,6 +99,7 @@ StatementLike = Union[str, PreparedStatement]
 
 _read_out = _ffi.read_out
 _NeedsDump = _ffi.NeedsDump
+_NeedsTypes = _ffi.NeedsTypes
 _string_at = _ffi._string_at
 _loads = pickle.loads
 _mloads = marshal.loads
@@ -114,7 +116,8 @@ class Conn:
     """An asyncio connection. Create it with ``await Conn.new(url_or_opts)``."""
 
     __slots__ = ("_handle", "_h", "_out", "_buf", "_lib", "_busy", "_waiters", "_wire", "_finalizer",
-                 "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "_dumpers", "__weakref__")
+                 "_info", "_tx", "_loop", "_owner", "_guard", "_cancel_target", "_dumpers", "_user_types",
+                 "__weakref__")
     _handle: _ffi.Handle
     _h: int
     _out: _ffi.PyroOut
@@ -155,6 +158,7 @@ class Conn:
         self._loop = asyncio.get_running_loop()
         handle = _ffi.Handle()
         raw, self._dumpers = opts._connect_args(handle)
+        self._user_types: set[int] = set()
         self._handle = handle
         self._lib = handle.lib
         self._h = handle.h
@@ -464,6 +468,9 @@ class Conn:
         mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
         try:
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
+        except _NeedsTypes as e:
+            await self._introspect(e.oids)
+            return await self.exec(stmt, params, as_dict=as_dict, timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
@@ -476,6 +483,9 @@ class Conn:
         mode = _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE
         try:
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
+        except _NeedsTypes as e:
+            await self._introspect(e.oids)
+            return await self.exec_first(stmt, params, as_dict=as_dict, timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
@@ -485,6 +495,9 @@ class Conn:
         p = _encode_params(params)
         try:
             return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
+        except _NeedsTypes as e:
+            await self._introspect(e.oids)
+            return await self.exec_drop(stmt, params, timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
@@ -500,7 +513,11 @@ class Conn:
             return
         sid, sql = self._statement(stmt)
         try:
-            await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
+            try:
+                await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
+            except _NeedsTypes as e:
+                await self._introspect(e.oids)
+                await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
         except _NeedsDump as e:
             raw, count = _encode_batch(_dump_batch(list(params_list), e.needs, self._dumpers))
             await self._call(_DROP, self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw), timeout=timeout)
@@ -532,7 +549,11 @@ class Conn:
         p = _encode_params(params)
         async with self._exclusive():
             try:
-                await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+                try:
+                    await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+                except _NeedsTypes as e:
+                    await self._introspect_holding_turn(e.oids)
+                    await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
             except _NeedsDump as e:
                 p = _encode_params(_dump_params(params, e.needs, self._dumpers))
                 await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
@@ -554,6 +575,26 @@ class Conn:
                         if sys.exc_info()[0] is None:
                             raise
 
+    async def _introspect(self, oids: list[int]) -> None:
+        """After ``NeedsTypes``: see ``sync.Conn._introspect``."""
+        async with self._exclusive():
+            await self._introspect_holding_turn(oids)
+
+    async def _introspect_holding_turn(self, oids: list[int]) -> None:
+        """``_introspect`` for a caller that already holds the connection's turn (the
+        connection is idle: the reporting call sent nothing)."""
+        lib, h = self._lib, self._h
+        sql = _typereg.INTROSPECT.encode()
+        p = _encode_params((oids,))
+        try:
+            rows = await self._complete(lib.conn_exec(h, 0, sql, len(sql), p, len(p), _ffi.ROWS_TUPLES), _ffi.ROWS_TUPLES)
+        except Error:
+            rows = []  # an aborted transaction: the retry reports the real error
+        for spec in _typereg.automatic_specs(rows, self._user_types):
+            await self._complete(lib.conn_register_type(h, spec, len(spec)), _DROP)
+        done = marshal.dumps(oids, 2)
+        await self._complete(lib.conn_types_introspected(h, done, len(done)), _DROP)
+
     async def register_type(
         self,
         name_or_oid: str | int,
@@ -568,6 +609,7 @@ class Conn:
         if plan.result_callable is not None:
             _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
         await self._call(_DROP, self._lib.conn_register_type, plan.spec, len(plan.spec))
+        self._user_types.add(plan.oid)
         if plan.dumps is not None:
             self._dumpers[plan.oid] = plan.dumps
         else:
@@ -837,7 +879,11 @@ class Transaction(TransactionRules):
         p = _encode_params(params)
         async with conn._exclusive():
             try:
-                await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
+                try:
+                    await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
+                except _NeedsTypes as e:
+                    await conn._introspect_holding_turn(e.oids)
+                    await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
             except _NeedsDump as e:
                 p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
                 await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)

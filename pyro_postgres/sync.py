@@ -44,6 +44,7 @@ _rust_debug = _rust_log.isEnabledFor
 _DEBUG = logging.DEBUG
 _read_out = _ffi.read_out
 _NeedsDump = _ffi.NeedsDump
+_NeedsTypes = _ffi.NeedsTypes
 _loads = pickle.loads
 _dumps = marshal.dumps
 _OK = _ffi.OK
@@ -88,7 +89,7 @@ class Conn:
 
     __slots__ = (
         "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_exec_prepared_c", "_query_c", "_lock", "_finalizer",
-        "_info", "_tx", "_notice_handler", "_log_params", "_dumpers",
+        "_info", "_tx", "_notice_handler", "_log_params", "_dumpers", "_user_types",
         "__weakref__",
     )
 
@@ -102,6 +103,7 @@ class Conn:
         opts._to_ffi()  # refuses bad options before a handle exists
         handle = _ffi.Handle()
         raw, self._dumpers = opts._connect_args(handle)
+        self._user_types: set[int] = set()
         self._handle = handle
         self._lib = handle.lib
         self._h = handle.h
@@ -269,6 +271,9 @@ class Conn:
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
         try:
             return _run_exec(self, stmt, params, mode)  # type: ignore[no-any-return]
+        except _NeedsTypes as e:
+            self._introspect(e.oids)
+            return self.exec(stmt, params, as_dict=as_dict)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)  # type: ignore[no-any-return]
 
@@ -277,6 +282,9 @@ class Conn:
         mode = _FIRST_DICT if as_dict else _FIRST_TUPLE
         try:
             return _run_exec(self, stmt, params, mode)
+        except _NeedsTypes as e:
+            self._introspect(e.oids)
+            return self.exec_first(stmt, params, as_dict=as_dict)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)
 
@@ -284,6 +292,9 @@ class Conn:
         """Executes and returns the affected-row count (rows returned, for a SELECT)."""
         try:
             return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
+        except _NeedsTypes as e:
+            self._introspect(e.oids)
+            return self.exec_drop(stmt, params)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), _DROP)  # type: ignore[no-any-return]
 
@@ -301,8 +312,13 @@ class Conn:
             return
         sid, sql = self._statement(stmt)
         try:
-            with self._lock:
-                self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+            try:
+                with self._lock:
+                    self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+            except _NeedsTypes as e:
+                self._introspect(e.oids)
+                with self._lock:
+                    self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
         except _NeedsDump as e:
             raw, count = _encode_batch(_dump_batch(list(params_list), e.needs, self._dumpers))
             with self._lock:
@@ -318,8 +334,13 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         try:
-            with self._lock:
-                self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
+            try:
+                with self._lock:
+                    self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
+            except _NeedsTypes as e:
+                self._introspect(e.oids)
+                with self._lock:
+                    self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             with self._lock:
@@ -370,10 +391,29 @@ class Conn:
             _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
         with self._lock:
             self._call(self._lib.conn_register_type, plan.spec, len(plan.spec))
+        self._user_types.add(plan.oid)
         if plan.dumps is not None:
             self._dumpers[plan.oid] = plan.dumps
         else:
             self._dumpers.pop(plan.oid, None)
+
+    def _introspect(self, oids: list[int]) -> None:
+        """After ``NeedsTypes`` (the connection is idle, nothing was sent): looks the types
+        up in one catalog query, registers the composites, enums, domains and hstore among
+        them (and what they are made of) unless the user registered them, and marks every
+        reported OID as looked up, found or not, so it is never reported again. A failing
+        lookup (an aborted transaction) registers nothing: the retry then reports the
+        real error."""
+        try:
+            rows = self.exec(_typereg.INTROSPECT, (oids,))
+        except Error:
+            rows = []
+        specs = _typereg.automatic_specs(rows, self._user_types)
+        done = _dumps(oids, 2)
+        with self._lock:
+            for spec in specs:
+                self._call(self._lib.conn_register_type, spec, len(spec))
+            self._call(self._lib.conn_types_introspected, done, len(done))
 
     # -- transactions ---------------------------------------------------------------
 
@@ -738,9 +778,15 @@ class Transaction(TransactionRules):
         sid, sql = conn._statement(query)
         p = _encode_params(params)
         try:
-            with conn._lock:
-                conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
-                portal_id = conn._out.value
+            try:
+                with conn._lock:
+                    conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
+                    portal_id = conn._out.value
+            except _NeedsTypes as e:
+                conn._introspect(e.oids)
+                with conn._lock:
+                    conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
+                    portal_id = conn._out.value
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
             with conn._lock:

@@ -36,6 +36,11 @@ pub enum ClientError {
     /// `(parameter index, parameter type, element type)` of every such parameter. Nothing
     /// was sent; the Python layer dumps them and calls again. Never reaches the user.
     NeedsDump(Vec<(u32, u32, u32)>),
+    /// The statement's parameters or result columns have types that are neither built in
+    /// nor registered, and this connection has not looked them up yet: their OIDs. Nothing
+    /// was sent; the Python layer looks them up in the catalog, registers what it can,
+    /// marks them introspected and calls again. Never reaches the user.
+    NeedsTypes(Vec<u32>),
 }
 
 impl ClientError {
@@ -64,6 +69,7 @@ impl ClientError {
             ClientError::Aborted => "pipeline_aborted",
             ClientError::WouldBlock => "would_block",
             ClientError::NeedsDump(_) => "needs_dump",
+            ClientError::NeedsTypes(_) => "needs_types",
         }
     }
 
@@ -84,6 +90,7 @@ impl ClientError {
             ClientError::Interrupted => "interrupted by a signal".to_owned(),
             ClientError::WouldBlock => "more input is needed".to_owned(),
             ClientError::NeedsDump(_) => "parameters need a Python dumper".to_owned(),
+            ClientError::NeedsTypes(_) => "the statement uses types not introspected yet".to_owned(),
             ClientError::Aborted => {
                 "the pipeline is aborted: an earlier request in this Sync segment failed, so the server skipped this one"
                     .to_owned()
@@ -116,6 +123,14 @@ impl ClientError {
                     w.int(type_oid as i64);
                     w.int(element_oid as i64);
                     w.end_tuple(3);
+                }
+                w.appends();
+            }
+            ClientError::NeedsTypes(oids) => {
+                w.empty_list();
+                w.mark();
+                for &oid in oids {
+                    w.int(oid as i64);
                 }
                 w.appends();
             }

@@ -15,7 +15,7 @@ mod error;
 mod rows;
 mod statement;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use pyro_codecs::decode::DecodeOptions;
@@ -178,6 +178,9 @@ pub struct Client {
     batch_chunks: Vec<(usize, usize, usize)>,
     /// How result values decode on this connection (its `Opts`).
     decode_options: DecodeOptions,
+    /// Types already reported by [`ClientError::NeedsTypes`] and looked up by the Python
+    /// layer (found or not): never reported again, so no statement loops.
+    introspected: HashSet<u32>,
 }
 
 const COPY_IN_REFUSED: &str = "COPY FROM STDIN is not supported by pyro_postgres yet";
@@ -247,6 +250,7 @@ impl Client {
             batch_buf: Vec::new(),
             batch_chunks: Vec::new(),
             decode_options: DecodeOptions::default(),
+            introspected: HashSet::new(),
         })
     }
 
@@ -269,6 +273,23 @@ impl Client {
         let mut types = (*self.decode_options.types).clone();
         types.add_python_dumped(element_oid, array_oid);
         self.set_types(types);
+    }
+
+    /// The Python layer looked these types up (see [`ClientError::NeedsTypes`]).
+    pub fn types_introspected(&mut self, oids: &[u32]) {
+        self.introspected.extend(oids.iter().copied());
+    }
+
+    /// Types of `stmt` not built in, not registered and not looked up yet. Checked once
+    /// the statement's description is known and before anything of the execution is
+    /// written, so the connection is idle and in step when it is reported.
+    fn check_foreign_types(&self, stmt: &Statement) -> Result<(), ClientError> {
+        let unknown: Vec<u32> = stmt.foreign_types.iter().copied().filter(|t| !self.introspected.contains(t)).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(ClientError::NeedsTypes(unknown))
+        }
     }
 
     fn set_types(&mut self, types: TypeRegistry) {
@@ -799,6 +820,9 @@ impl Client {
         params: &[u8],
         work: Work,
     ) -> Result<(), ClientError> {
+        if !stmt.foreign_types.is_empty() {
+            self.check_foreign_types(&stmt)?;
+        }
         match work {
             Work::Execute(mode) => self.write_execute(conv, stmt, params, mode),
             Work::Batch => self.write_batch(conv, stmt, params),

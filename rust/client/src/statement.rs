@@ -35,6 +35,10 @@ pub struct Statement {
     pub marshal_rows: bool,
     /// The connection's registered types when the statement was described.
     pub types: Arc<TypeRegistry>,
+    /// Parameter and column types neither built in nor registered (sorted, no
+    /// duplicates): candidates for introspection. Empty in the common case, so executing
+    /// costs one emptiness check.
+    pub foreign_types: Box<[u32]>,
 }
 
 #[derive(Default)]
@@ -57,6 +61,7 @@ impl Partial {
 
     pub fn finish(self, sql: String, opts: &DecodeOptions) -> Statement {
         let (decoders, result_formats, marshal_rows) = decoding(&self.types, opts);
+        let foreign = foreign_types(&self.param_types, &self.types, &opts.types);
         Statement {
             marshal_rows,
             name: self.name,
@@ -66,9 +71,31 @@ impl Partial {
             column_types: self.types,
             decoders,
             result_formats,
+            foreign_types: foreign,
             types: opts.types.clone(),
         }
     }
+}
+
+/// The types among `params` and `columns` that are neither built in nor registered in
+/// `types` (`record` is handled without registration).
+fn foreign_types(params: &[u32], columns: &[u32], types: &TypeRegistry) -> Box<[u32]> {
+    let mut foreign: Vec<u32> = params
+        .iter()
+        .chain(columns)
+        .copied()
+        .filter(|&t| {
+            t != 0
+                && t != pyro_codecs::registry::RECORD
+                && t != pyro_codecs::registry::RECORD_ARRAY
+                && pyro_codecs::oid::builtin(t).is_none()
+                && types.kind(t).is_none()
+                && types.array_element(t).is_none()
+        })
+        .collect();
+    foreign.sort_unstable();
+    foreign.dedup();
+    foreign.into_boxed_slice()
 }
 
 /// Decoders, result formats and marshal eligibility of columns of these types.
@@ -92,6 +119,7 @@ impl Statement {
             decoders,
             result_formats,
             marshal_rows,
+            foreign_types: foreign_types(&self.param_types, &self.column_types, &opts.types),
             types: opts.types.clone(),
         }
     }
@@ -268,4 +296,20 @@ pub(crate) fn encode_values(
         }
     }
     Ok(values.len() as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyro_codecs::registry::TypeKind;
+
+    #[test]
+    fn foreign_types_leave_out_builtin_registered_and_record_types() {
+        let mut types = TypeRegistry::default();
+        types.register(70001, 70002, "mood", TypeKind::Enum);
+        let params = [23, 70001, 90001, 90001];
+        let columns = [25, 1007, 70002, pyro_codecs::registry::RECORD, 90003, 90001, 0];
+        assert_eq!(&*foreign_types(&params, &columns, &types), &[90001, 90003]);
+        assert!(foreign_types(&[23, 25], &[16, 1009], &types).is_empty());
+    }
 }

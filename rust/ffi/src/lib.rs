@@ -932,6 +932,29 @@ pub unsafe extern "C" fn pyro_conn_register_type(handle: u32, spec: *const u8, s
     })
 }
 
+/// Marks types as introspected: `oids` is a marshalled list of the type OIDs a
+/// `needs_types` error reported, which the caller has looked up (and registered where it
+/// could). They are never reported again on this connection. No I/O.
+///
+/// # Safety
+/// `oids` must be null (with a zero length) or point to `oids_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pyro_conn_types_introspected(handle: u32, oids: *const u8, oids_len: u32) -> PyroStatus {
+    let oids = bytes(oids, oids_len as usize);
+    with_conn(handle, |conn| {
+        conn.client.result = Default::default();
+        let bad = || ClientError::Usage("types_introspected: expected a marshalled list of type OIDs".into());
+        let items = pyro_codecs::marshal::parse_params(oids).map_err(|_| bad())?;
+        let mut list = Vec::with_capacity(items.len());
+        for item in &items {
+            let pyro_codecs::marshal::ParamValue::Int(i) = item else { return Err(bad()) };
+            list.push(u32::try_from(*i).map_err(|_| bad())?);
+        }
+        conn.client.types_introspected(&list);
+        Ok(())
+    })
+}
+
 /// Registers a buffer for results: those of at most `capacity` bytes are copied there
 /// (status `Ok`), larger ones stay in the library (status `OkLarge`). The buffer must stay
 /// valid until another one is registered (a null pointer unregisters) or the handle is
