@@ -183,6 +183,24 @@ def check_max_rows(max_rows: object) -> None:
         raise ValueError(f"max_rows must be between 0 and 2**32 - 1, not {max_rows}")
 
 
+def again(params: Any) -> Any:
+    """The parameters for a second attempt of a call that sent nothing (the library first
+    had to look up the statement's types): the same object, unless it is an iterator,
+    which the first attempt used up."""
+    if params is None or isinstance(params, (tuple, list)):
+        return params
+    try:
+        consumed = iter(params) is params
+    except TypeError:
+        return params  # the first attempt already reported what is wrong with it
+    if consumed:
+        raise IncorrectApiUsageError(
+            "this statement's types had to be looked up first, which used up the parameter "
+            "iterator: pass the parameters as a tuple or list"
+        )
+    return params
+
+
 def dump(params: Any, needs: list[tuple[int, int, int]], dumpers: dict[int, Callable[[Any], str]]) -> list[Any]:
     """``params`` with the parameters named by the library (``(index, type, element
     type)``, see ``_ffi.NeedsDump``) turned into text by the connection's dumpers: the

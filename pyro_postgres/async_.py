@@ -32,6 +32,7 @@ from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows
 from ._params import encode_batch as _encode_batch
+from ._params import again as _params_again
 from ._params import dump as _dump_params
 from ._params import dump_batch as _dump_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
@@ -470,7 +471,7 @@ class Conn:
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
         except _NeedsTypes as e:
             await self._introspect(e.oids)
-            return await self.exec(stmt, params, as_dict=as_dict, timeout=timeout)
+            return await self.exec(stmt, _params_again(params), as_dict=as_dict, timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)  # type: ignore[no-any-return]
@@ -485,7 +486,7 @@ class Conn:
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
         except _NeedsTypes as e:
             await self._introspect(e.oids)
-            return await self.exec_first(stmt, params, as_dict=as_dict, timeout=timeout)
+            return await self.exec_first(stmt, _params_again(params), as_dict=as_dict, timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
@@ -497,7 +498,7 @@ class Conn:
             return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]
         except _NeedsTypes as e:
             await self._introspect(e.oids)
-            return await self.exec_drop(stmt, params, timeout=timeout)
+            return await self.exec_drop(stmt, _params_again(params), timeout=timeout)
         except _NeedsDump as e:
             p = _encode_params(_dump_params(params, e.needs, self._dumpers))
             return await self._call(_DROP, self._lib.conn_exec, sid, sql, len(sql), p, len(p), _DROP, timeout=timeout)  # type: ignore[no-any-return]

@@ -22,6 +22,7 @@ from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows as _check_rows_arg
 from ._params import encode_batch as _encode_batch
+from ._params import again as _params_again
 from ._params import dump as _dump_params
 from ._params import dump_batch as _dump_batch
 from ._types import IsolationLevel, PreparedStatement, Ticket
@@ -273,7 +274,7 @@ class Conn:
             return _run_exec(self, stmt, params, mode)  # type: ignore[no-any-return]
         except _NeedsTypes as e:
             self._introspect(e.oids)
-            return self.exec(stmt, params, as_dict=as_dict)
+            return self.exec(stmt, _params_again(params), as_dict=as_dict)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)  # type: ignore[no-any-return]
 
@@ -284,7 +285,7 @@ class Conn:
             return _run_exec(self, stmt, params, mode)
         except _NeedsTypes as e:
             self._introspect(e.oids)
-            return self.exec_first(stmt, params, as_dict=as_dict)
+            return self.exec_first(stmt, _params_again(params), as_dict=as_dict)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)
 
@@ -294,7 +295,7 @@ class Conn:
             return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
         except _NeedsTypes as e:
             self._introspect(e.oids)
-            return self.exec_drop(stmt, params)
+            return self.exec_drop(stmt, _params_again(params))
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), _DROP)  # type: ignore[no-any-return]
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from pyro_postgres import Opts, _typereg
-from pyro_postgres.error import InFailedSqlTransaction
+from pyro_postgres.error import IncorrectApiUsageError, InFailedSqlTransaction
 
 sys.path.insert(0, str(Path(__file__).parent))
 from flavours import FLAVOURS, Api  # noqa: E402
@@ -92,6 +92,15 @@ def test_prepared_statement_first_exec(api: Api, lookups: list[list[int]]) -> No
 def test_composite_parameters(api: Api, lookups: list[list[int]]) -> None:
     assert api.exec_first("SELECT $1::intro.pt", ((2, "x", "sad", None),)) == ((2, "x", "sad", None),)
     assert api.exec_first("SELECT $1::intro.pt[]", ([[3, "y", None, 1], None],)) == ([(3, "y", None, 1), None],)
+
+
+def test_parameter_iterator_and_a_lookup(api: Api) -> None:
+    # The first attempt used the iterator up before the lookup: a clear error, not a wrong
+    # parameter count; the connection stays usable and a tuple works.
+    with pytest.raises(IncorrectApiUsageError, match="tuple or list"):
+        api.exec_first("SELECT $1::intro.pt", iter([(2, "x", "sad", None)]))
+    assert api.exec_first("SELECT 1") == (1,)
+    assert api.exec_first("SELECT $1::intro.pt", iter([(2, "x", "sad", None)])) == ((2, "x", "sad", None),)
 
 
 def test_exec_batch_with_composite_parameters(api: Api, lookups: list[list[int]]) -> None:
