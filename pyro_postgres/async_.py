@@ -135,6 +135,7 @@ class Conn:
     _guard: Any
     _cancel_target: tuple[str, Any, Any]
     _dumpers: dict[int, Callable[[Any], str]]
+    _user_types: set[int]
 
     def __init__(self) -> None:
         raise IncorrectApiUsageError("use `await Conn.new(url)` instead of `Conn()`")
@@ -159,7 +160,7 @@ class Conn:
         self._loop = asyncio.get_running_loop()
         handle = _ffi.Handle()
         raw, self._dumpers = opts._connect_args(handle)
-        self._user_types: set[int] = set()
+        self._user_types = set()
         self._handle = handle
         self._lib = handle.lib
         self._h = handle.h
