@@ -550,15 +550,10 @@ class Conn:
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         async with self._exclusive():
-            try:
-                try:
-                    await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
-                except _NeedsTypes as e:
-                    await self._introspect_holding_turn(e.oids)
-                    await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
-            except _NeedsDump as e:
-                p = _encode_params(_dump_params(params, e.needs, self._dumpers))
-                await self._complete(self._lib.conn_portal_open(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+            await self._bind_holding_turn(
+                self._lib.conn_portal_open, sid, sql, p,
+                lambda needs: _encode_params(_dump_params(params, needs, self._dumpers)),
+            )
             portal = UnnamedPortal._new(self)
             self._owner = asyncio.current_task()
             try:
@@ -581,6 +576,21 @@ class Conn:
         """After ``NeedsTypes``: see ``sync.Conn._introspect``."""
         async with self._exclusive():
             await self._introspect_holding_turn(oids)
+
+    async def _bind_holding_turn(
+        self, fn: Any, sid: int, sql: bytes, p: bytes, redump: Callable[[Any], bytes]
+    ) -> int:
+        """``sync.Conn._bind`` for a caller that holds the connection's turn."""
+        for _ in range(2):
+            try:
+                await self._complete(fn(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+                return self._out.value
+            except _NeedsTypes as e:
+                await self._introspect_holding_turn(e.oids)
+            except _NeedsDump as e:
+                p = redump(e.needs)
+        await self._complete(fn(self._h, sid, sql, len(sql), p, len(p)), _DROP)
+        return self._out.value
 
     async def _introspect_holding_turn(self, oids: list[int]) -> None:
         """``_introspect`` for a caller that already holds the connection's turn (the
@@ -880,16 +890,10 @@ class Transaction(TransactionRules):
         sid, sql = conn._statement(query)
         p = _encode_params(params)
         async with conn._exclusive():
-            try:
-                try:
-                    await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
-                except _NeedsTypes as e:
-                    await conn._introspect_holding_turn(e.oids)
-                    await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
-            except _NeedsDump as e:
-                p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
-                await conn._complete(conn._lib.conn_named_portal_open(conn._h, sid, sql, len(sql), p, len(p)), _DROP)
-            portal_id = conn._out.value
+            portal_id = await conn._bind_holding_turn(
+                conn._lib.conn_named_portal_open, sid, sql, p,
+                lambda needs: _encode_params(_dump_params(params, needs, conn._dumpers)),
+            )
         return NamedPortal._new(conn, portal_id)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

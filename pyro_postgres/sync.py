@@ -211,6 +211,24 @@ class Conn:
             self._abandon(e)
             raise
 
+    def _bind(self, fn: Any, sid: int, sql: bytes, p: bytes, redump: Callable[[Any], bytes]) -> int:
+        """Calls ``fn(handle, sid, sql, p)`` (a call that binds parameters to a statement)
+        and returns the out value. When the library sent nothing because it first needs the
+        statement's types looked up, or parameters dumped by Python (``redump(needs)`` gives
+        the new buffer), that is done and the call made again; each happens at most once."""
+        for _ in range(2):
+            try:
+                with self._lock:
+                    self._call(fn, sid, sql, len(sql), p, len(p))
+                    return self._out.value
+            except _NeedsTypes as e:
+                self._introspect(e.oids)
+            except _NeedsDump as e:
+                p = redump(e.needs)
+        with self._lock:
+            self._call(fn, sid, sql, len(sql), p, len(p))
+            return self._out.value
+
     def _abandon(self, exc: BaseException) -> None:
         """After an exception from a signal handler: cancel the query the interrupted call
         left running, so the server stops and the connection stays in step."""
@@ -312,18 +330,10 @@ class Conn:
         if count == 0:
             return
         sid, sql = self._statement(stmt)
-        try:
-            try:
-                with self._lock:
-                    self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
-            except _NeedsTypes as e:
-                self._introspect(e.oids)
-                with self._lock:
-                    self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
-        except _NeedsDump as e:
-            raw, count = _encode_batch(_dump_batch(list(params_list), e.needs, self._dumpers))
-            with self._lock:
-                self._call(self._lib.conn_exec_batch, sid, sql, len(sql), raw, len(raw))
+        self._bind(
+            self._lib.conn_exec_batch, sid, sql, raw,
+            lambda needs: _encode_batch(_dump_batch(list(params_list), needs, self._dumpers))[0],
+        )
 
     def exec_iter(self, stmt: StatementLike, params: Params, callback: Callable[[UnnamedPortal], T]) -> T:
         """Binds ``stmt`` to a portal and calls ``callback(portal)``; the callback reads the
@@ -333,19 +343,10 @@ class Conn:
         and may not be used afterwards. The connection refuses other statements while
         the callback runs."""
         sid, sql = self._statement(stmt)
-        p = _encode_params(params)
-        try:
-            try:
-                with self._lock:
-                    self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
-            except _NeedsTypes as e:
-                self._introspect(e.oids)
-                with self._lock:
-                    self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
-        except _NeedsDump as e:
-            p = _encode_params(_dump_params(params, e.needs, self._dumpers))
-            with self._lock:
-                self._call(self._lib.conn_portal_open, sid, sql, len(sql), p, len(p))
+        self._bind(
+            self._lib.conn_portal_open, sid, sql, _encode_params(params),
+            lambda needs: _encode_params(_dump_params(params, needs, self._dumpers)),
+        )
         portal = UnnamedPortal._new(self)
         try:
             return callback(portal)
@@ -777,22 +778,10 @@ class Transaction(TransactionRules):
         self._check_open()
         conn = self._conn
         sid, sql = conn._statement(query)
-        p = _encode_params(params)
-        try:
-            try:
-                with conn._lock:
-                    conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
-                    portal_id = conn._out.value
-            except _NeedsTypes as e:
-                conn._introspect(e.oids)
-                with conn._lock:
-                    conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
-                    portal_id = conn._out.value
-        except _NeedsDump as e:
-            p = _encode_params(_dump_params(params, e.needs, conn._dumpers))
-            with conn._lock:
-                conn._call(conn._lib.conn_named_portal_open, sid, sql, len(sql), p, len(p))
-                portal_id = conn._out.value
+        portal_id = conn._bind(
+            conn._lib.conn_named_portal_open, sid, sql, _encode_params(params),
+            lambda needs: _encode_params(_dump_params(params, needs, conn._dumpers)),
+        )
         return NamedPortal._new(conn, portal_id)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
