@@ -898,6 +898,24 @@ pub(crate) mod tests {
         python_reprs(w.as_bytes())
     }
 
+    /// `(type, binary as hex, text, Python repr)` as a server sent them: both forms of each
+    /// value must decode to that repr (one Python run for all of them).
+    pub(crate) fn assert_both_formats_decode_to(cases: &[(u32, &str, &str, &str)]) {
+        let cells: Vec<(u32, Format, Vec<u8>)> = cases
+            .iter()
+            .flat_map(|(type_oid, binary, text, _)| {
+                [
+                    (*type_oid, Format::Binary, crate::python_harness::unhex(binary)),
+                    (*type_oid, Format::Text, text.as_bytes().to_vec()),
+                ]
+            })
+            .collect();
+        let got = decode_all(&cells);
+        for (i, (_, _, text, want)) in cases.iter().enumerate() {
+            assert_eq!([&got[2 * i], &got[2 * i + 1]], [want, want], "{text}");
+        }
+    }
+
     fn decode_err(type_oid: u32, format: Format, data: &[u8]) -> String {
         let mut w = PickleWriter::new();
         ColumnDecoder::new(type_oid, format, &DecodeOptions::default())

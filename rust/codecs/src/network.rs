@@ -114,8 +114,7 @@ pub(crate) fn macaddr_from_binary(
 
 #[cfg(test)]
 mod tests {
-    use crate::python_harness::unhex;
-    use crate::decode::tests::decode_all;
+    use crate::decode::tests::assert_both_formats_decode_to;
     use crate::oid;
     use crate::Format::{Binary, Text};
 
@@ -185,13 +184,7 @@ mod tests {
                 "'08:00:2b:01:02:03:04:05'",
             ),
         ];
-        for (type_oid, binary, text, want) in cases {
-            let got = decode_all(&[
-                (*type_oid, Binary, unhex(binary)),
-                (*type_oid, Text, text.as_bytes().to_vec()),
-            ]);
-            assert_eq!(got, [*want, *want], "{text}");
-        }
+        assert_both_formats_decode_to(cases);
     }
 
     #[test]

@@ -204,7 +204,7 @@ pub(crate) fn int_list_param_text(
 #[cfg(test)]
 mod tests {
     use crate::python_harness::unhex;
-    use crate::decode::tests::decode_all;
+    use crate::decode::tests::assert_both_formats_decode_to;
     use crate::decode::{ColumnDecoder, DecodeOptions};
     use crate::oid;
     use crate::pickle::PickleWriter;
@@ -255,13 +255,7 @@ mod tests {
                 "[1, 2]",
             ),
         ];
-        for (type_oid, binary, text, want) in cases {
-            let got = decode_all(&[
-                (*type_oid, Binary, unhex(binary)),
-                (*type_oid, Text, text.as_bytes().to_vec()),
-            ]);
-            assert_eq!(got, [*want, *want], "{text}");
-        }
+        assert_both_formats_decode_to(cases);
     }
 
     #[test]
