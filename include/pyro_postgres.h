@@ -19,6 +19,10 @@
 
 #define PYRO_DROP 4
 
+// Prepared statement ids are multiples of this ([`pyro_conn_exec_prepared`] adds the row
+// mode to them).
+#define PYRO_STATEMENT_ID_STEP 8
+
 // Result of every fallible call.
 typedef enum {
   // Success; the result is in the out area.
@@ -148,17 +152,17 @@ PyroStatus pyro_conn_exec(uint32_t handle,
                           uint32_t params_len,
                           uint32_t mode);
 
-// [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
-// a ctypes caller feels on every call.
+// [`pyro_conn_exec`] for a prepared statement, with three arguments fewer (a ctypes
+// caller pays for each one on every call): `statement` is the statement's id plus the row
+// mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits below).
 //
 // # Safety
 // Pointer arguments must be null (with a zero length) or point to that many readable
 // bytes for the duration of the call.
 PyroStatus pyro_conn_exec_prepared(uint32_t handle,
-                                   uint32_t statement_id,
+                                   uint32_t statement,
                                    const uint8_t *params,
-                                   uint32_t params_len,
-                                   uint32_t mode);
+                                   uint32_t params_len);
 
 // Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
 // tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded

@@ -60,6 +60,16 @@ _ROWS_DICTS = _ffi.ROWS_DICTS
 _FIRST_TUPLE = _ffi.FIRST_TUPLE
 _FIRST_DICT = _ffi.FIRST_DICT
 _DROP = _ffi.DROP
+# Nothing was sent: the general path looks the types up or runs the dumpers, then retries.
+_RETRIED = (_NeedsTypes, _NeedsDump)
+_NO_PARAMS = marshal.dumps((), 2)
+# The library's conn_exec_prepared, bound by the first Conn (the library loads lazily).
+_exec_prepared_c: Any = None
+# The statement log's level check without the call: logging keeps its per-level answers
+# in this dict (emptied, not replaced, whenever levels change); False means "not logged".
+# A missing answer (None) takes the general path, whose check fills it in.
+_level_cache = getattr(_log, "_cache", None)
+_statement_logging = _level_cache.get if isinstance(_level_cache, dict) else {}.get
 
 T = TypeVar("T")
 Params = Union[Sequence[Any], None]
@@ -112,6 +122,8 @@ class Conn:
         self._buf = handle.buf
         self._exec_c = handle.lib.conn_exec
         self._exec_prepared_c = handle.lib.conn_exec_prepared
+        global _exec_prepared_c
+        _exec_prepared_c = handle.lib.conn_exec_prepared
         self._query_c = handle.lib.conn_query
         self._lock = threading.Lock()
         self._info: dict[str, Any] | None = None
@@ -285,37 +297,104 @@ class Conn:
             ids = _loads(self._buf) if status == _OK else self._fail(status)
         return [PreparedStatement._new(i, s, self._handle, self._lib) for i, s in zip(ids, texts)]
 
+    # exec, exec_first and exec_drop open with the same hot path, written out in each (one
+    # Python frame per call is measurably cheaper than two): a statement prepared on this
+    # connection, a params tuple, tuple rows, statement logging off. Everything else, and
+    # the retries after a type lookup or a Python dumper, goes through _exec_general.
+
     def exec(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> list[Any]:
         """Executes a statement with parameters; returns all rows (binary transfer)."""
-        mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
-        try:
-            return _run_exec(self, stmt, params, mode)  # type: ignore[no-any-return]
-        except _NeedsTypes as e:
-            self._introspect(e.oids)
-            return self.exec(stmt, _params_again(params), as_dict=as_dict)
-        except _NeedsDump as e:
-            return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)  # type: ignore[no-any-return]
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and not as_dict and _statement_logging(_DEBUG) is False
+        ):
+            try:
+                p = _dumps(params, 2) if params else _NO_PARAMS
+            except ValueError:
+                p = _encode_params(params)
+            lock = self._lock
+            lock.acquire()
+            try:
+                status = _exec_prepared_c(self._h, stmt._id, p, len(p))  # type: ignore[union-attr]
+                if status == _OK_MARSHAL:
+                    return _mloads(self._buf)  # type: ignore[no-any-return]
+                if status == _OK:
+                    return _loads(self._buf)  # type: ignore[no-any-return]
+                return self._fail(status)  # type: ignore[no-any-return]
+            except _RETRIED:
+                pass
+            except BaseException as e:
+                self._abandon(e)
+                raise
+            finally:
+                lock.release()
+        return self._exec_general(stmt, params, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
         """The first row, or None. The server stops after one row."""
-        mode = _FIRST_DICT if as_dict else _FIRST_TUPLE
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and not as_dict and _statement_logging(_DEBUG) is False
+        ):
+            try:
+                p = _dumps(params, 2) if params else _NO_PARAMS
+            except ValueError:
+                p = _encode_params(params)
+            lock = self._lock
+            lock.acquire()
+            try:
+                status = _exec_prepared_c(self._h, stmt._id + _FIRST_TUPLE, p, len(p))  # type: ignore[union-attr]
+                if status == _OK_MARSHAL:
+                    return _mloads(self._buf)
+                if status == _OK:
+                    return _loads(self._buf)
+                return self._fail(status)
+            except _RETRIED:
+                pass
+            except BaseException as e:
+                self._abandon(e)
+                raise
+            finally:
+                lock.release()
+        return self._exec_general(stmt, params, _FIRST_DICT if as_dict else _FIRST_TUPLE)
+
+    def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
+        """Executes and returns the affected-row count (rows returned, for a SELECT)."""
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and _statement_logging(_DEBUG) is False
+        ):
+            try:
+                p = _dumps(params, 2) if params else _NO_PARAMS
+            except ValueError:
+                p = _encode_params(params)
+            lock = self._lock
+            lock.acquire()
+            try:
+                status = _exec_prepared_c(self._h, stmt._id + _DROP, p, len(p))  # type: ignore[union-attr]
+                if status == _OK:
+                    return self._out.value
+                return self._fail(status)  # type: ignore[no-any-return]
+            except _RETRIED:
+                pass
+            except BaseException as e:
+                self._abandon(e)
+                raise
+            finally:
+                lock.release()
+        return self._exec_general(stmt, params, _DROP)  # type: ignore[no-any-return]
+
+    def _exec_general(self, stmt: StatementLike, params: Params, mode: int) -> Any:
+        """exec/exec_first/exec_drop for any statement and parameters: logs the statement
+        when asked to, and retries once after a type lookup or a Python dumper (nothing was
+        sent the first time)."""
         try:
             return _run_exec(self, stmt, params, mode)
         except _NeedsTypes as e:
             self._introspect(e.oids)
-            return self.exec_first(stmt, _params_again(params), as_dict=as_dict)
+            return self._exec_general(stmt, _params_again(params), mode)
         except _NeedsDump as e:
             return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), mode)
-
-    def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
-        """Executes and returns the affected-row count (rows returned, for a SELECT)."""
-        try:
-            return _run_exec(self, stmt, params, _DROP)  # type: ignore[no-any-return]
-        except _NeedsTypes as e:
-            self._introspect(e.oids)
-            return self.exec_drop(stmt, _params_again(params))
-        except _NeedsDump as e:
-            return _run_exec(self, stmt, _dump_params(params, e.needs, self._dumpers), _DROP)  # type: ignore[no-any-return]
 
     def exec_batch(self, stmt: StatementLike, params_list: Iterable[Sequence[Any]] = ()) -> None:
         """Executes ``stmt`` once per parameter set, pipelined: chunks of 1000 sets travel
@@ -518,7 +597,7 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         lock = conn._lock
         lock.acquire()
         try:
-            status = conn._exec_prepared_c(conn._h, stmt._id, p, len(p), mode)
+            status = conn._exec_prepared_c(conn._h, stmt._id + mode, p, len(p))
             if status == _OK_MARSHAL:
                 return _mloads(conn._buf)
             if status == _OK:

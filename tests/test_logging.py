@@ -36,6 +36,31 @@ def test_parameters_logged_when_asked(url: str, caplog: pytest.LogCaptureFixture
     assert any(r.getMessage() == "exec: SELECT $1::int; parameters: (7,)" for r in caplog.records)
 
 
+def test_level_changes_after_warm_up_are_seen_by_prepared_execs(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # The hot path of exec/exec_first/exec_drop reads logging's cached level answers
+    # instead of calling isEnabledFor: a level set later must still be honoured.
+    conn = Conn(url)
+    stmt = conn.prepare("SELECT $1::int")
+    for _ in range(20):
+        assert conn.exec(stmt, (1,)) == [(1,)]
+    with caplog.at_level(logging.DEBUG, logger="pyro_postgres"):
+        conn.exec(stmt, (2,))
+        conn.exec_first(stmt, (3,))
+        conn.exec_drop(stmt, (4,))
+    assert [r.getMessage() for r in caplog.records if r.name == "pyro_postgres"] == ["exec: SELECT $1::int"] * 3
+    caplog.clear()
+    conn.exec(stmt, (5,))
+    assert [r for r in caplog.records if r.name == "pyro_postgres"] == []
+    with caplog.at_level(logging.DEBUG, logger="pyro_postgres"):
+        logging.disable(logging.CRITICAL)  # (at_level itself lifts an earlier disable)
+        try:
+            conn.exec(stmt, (6,))
+        finally:
+            logging.disable(logging.NOTSET)
+    assert [r for r in caplog.records if r.name == "pyro_postgres"] == []
+    conn.close()
+
+
 def test_upgrade_outcome_is_logged(pg_server, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="zero_postgres"):
         Conn(pg_server.url("pyro_nopriv", upgrade_to_unix_socket=True)).close()

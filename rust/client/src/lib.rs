@@ -28,7 +28,7 @@ use pyro_protocol::{frontend, Conversation, Event, Expect};
 pub use error::ClientError;
 pub use rows::RowMode;
 use rows::RowSink;
-pub use statement::{Statement, StatementCache};
+pub use statement::{Statement, StatementCache, PREPARED_ID_STEP};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -350,6 +350,18 @@ impl Client {
         matches!(self.op, Op::Idle)
     }
 
+    /// True when [`Client::process`] would only answer `NeedInput`: an operation is
+    /// running, no received bytes wait, and nothing is deferred. Lets a transport go
+    /// straight to reading after sending a request.
+    pub fn awaits_input(&self) -> bool {
+        !matches!(self.op, Op::Idle)
+            && self.conv.awaits_input()
+            && self.pending_execute.is_none()
+            && !self.portal_sync_pending
+            && !self.batch_continue
+            && !self.result.partial
+    }
+
     pub fn transaction_status(&self) -> u8 {
         self.conv.transaction_status()
     }
@@ -502,7 +514,7 @@ impl Client {
         }
         let stmt = portal.stmt.clone();
         let exhausted = portal.exhausted;
-        let mut sink = self.begin_rows(Some(&stmt), mode);
+        let mut sink = self.begin_rows(Some(stmt), mode);
         if exhausted {
             // Nothing left: an empty slice, no round trip.
             sink.end(&mut self.writer);
@@ -577,7 +589,7 @@ impl Client {
             return Err(ClientError::Usage("this portal is closed (closed, or its transaction ended)".into()));
         };
         let (name, stmt, complete) = (p.name.clone(), p.stmt.clone(), p.complete);
-        let mut sink = self.begin_rows(Some(&stmt), mode);
+        let mut sink = self.begin_rows(Some(stmt), mode);
         if complete {
             sink.end(&mut self.writer);
             self.result.has_rows = sink.produces_rows();
@@ -730,7 +742,7 @@ impl Client {
         if !sent {
             self.send_buffered(true);
         }
-        let sink = self.begin_rows(stmt.as_ref(), mode);
+        let sink = self.begin_rows(stmt, mode);
         self.op = Op::Claim { ticket: id, sink, affected: 0, started: false };
         Ok(())
     }
@@ -905,7 +917,7 @@ impl Client {
         conv.expect(Expect::BindComplete, TAG_OP);
         conv.expect(Expect::Execute, TAG_OP);
         conv.expect(Expect::Sync, TAG_OP);
-        let sink = self.begin_rows(Some(&stmt), mode);
+        let sink = self.begin_rows(Some(stmt), mode);
         self.op = Op::Execute { sink, affected: 0 };
         Ok(())
     }
@@ -1128,7 +1140,8 @@ impl Client {
             },
             Op::Execute { sink, affected } => match event {
                 Event::DataRow { row, .. } => take_row(&mut self.error, sink, row, &mut self.writer),
-                Event::CommandComplete { command, .. } => *affected = backend::affected_rows(command),
+                // Only exec_drop reports the command's count (the others count rows).
+                Event::CommandComplete { command, .. } if sink.is_drop() => *affected = backend::affected_rows(command),
                 Event::CopyIn { .. } => {
                     // The server ignores Sync during COPY IN, so the Sync already sent is
                     // gone: send another after the CopyFail. The queued Sync expectation
@@ -1368,10 +1381,10 @@ impl Client {
 
     /// A fresh result for rows of `stmt` (None: columns described later, in text): the
     /// stream in marshal format when every column allows it, pickle otherwise.
-    fn begin_rows(&mut self, stmt: Option<&Arc<Statement>>, mode: RowMode) -> RowSink {
+    fn begin_rows(&mut self, stmt: Option<Arc<Statement>>, mode: RowMode) -> RowSink {
         self.result = OpResult::default();
         self.error = None;
-        let marshal = stmt.is_some_and(|s| s.marshal_rows) && mode != RowMode::Drop;
+        let marshal = stmt.as_ref().is_some_and(|s| s.marshal_rows) && mode != RowMode::Drop;
         if marshal {
             self.writer.reset_marshal();
         } else {
@@ -1381,7 +1394,7 @@ impl Client {
         let mut sink = RowSink::new(mode);
         sink.begin(&mut self.writer);
         if let Some(st) = stmt {
-            sink.set_columns_from(st);
+            sink.set_statement(st);
         }
         sink
     }

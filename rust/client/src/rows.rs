@@ -26,29 +26,45 @@ pub enum RowMode {
 
 pub(crate) struct RowSink {
     mode: RowMode,
-    decoders: Arc<[ColumnDecoder]>,
-    names: Arc<[String]>,
+    columns: Columns,
     /// Pickle memo slots of the dict keys, so every row shares one key object per column.
     key_memo: Vec<u32>,
     rows: u64,
     pub scalar: Option<String>,
 }
 
+/// Where a result's column decoders and names come from.
+enum Columns {
+    /// Not described yet (a simple query before its RowDescription).
+    None,
+    /// A statement described when it was prepared.
+    Statement(Arc<Statement>),
+    /// A RowDescription of a simple query's result set (text format).
+    Described { decoders: Arc<[ColumnDecoder]>, names: Arc<[String]> },
+}
+
+impl Columns {
+    #[inline]
+    fn decoders(&self) -> &[ColumnDecoder] {
+        match self {
+            Columns::None => &[],
+            Columns::Statement(s) => &s.decoders,
+            Columns::Described { decoders, .. } => decoders,
+        }
+    }
+
+    fn names(&self) -> &[String] {
+        match self {
+            Columns::None => &[],
+            Columns::Statement(s) => &s.columns,
+            Columns::Described { names, .. } => names,
+        }
+    }
+}
+
 impl RowSink {
     pub fn new(mode: RowMode) -> Self {
-        // Shared empty column lists: a new sink allocates nothing until it has columns.
-        thread_local! {
-            static NO_DECODERS: Arc<[ColumnDecoder]> = Arc::from(Vec::new());
-            static NO_NAMES: Arc<[String]> = Arc::from(Vec::new());
-        }
-        RowSink {
-            mode,
-            decoders: NO_DECODERS.with(Arc::clone),
-            names: NO_NAMES.with(Arc::clone),
-            key_memo: Vec::new(),
-            rows: 0,
-            scalar: None,
-        }
+        RowSink { mode, columns: Columns::None, key_memo: Vec::new(), rows: 0, scalar: None }
     }
 
     pub fn begin(&mut self, w: &mut PickleWriter) {
@@ -68,9 +84,8 @@ impl RowSink {
         matches!(self.mode, RowMode::List { .. })
     }
 
-    pub fn set_columns_from(&mut self, stmt: &Statement) {
-        self.decoders = stmt.decoders.clone();
-        self.names = stmt.columns.clone();
+    pub fn set_statement(&mut self, stmt: Arc<Statement>) {
+        self.columns = Columns::Statement(stmt);
         self.key_memo.clear();
     }
 
@@ -84,8 +99,7 @@ impl RowSink {
             decoders.push(ColumnDecoder::new(field.type_oid, format, opts));
             names.push(String::from_utf8_lossy(field.name).into_owned());
         }
-        self.decoders = Arc::from(decoders);
-        self.names = Arc::from(names);
+        self.columns = Columns::Described { decoders: Arc::from(decoders), names: Arc::from(names) };
         self.key_memo.clear();
         Ok(())
     }
@@ -115,7 +129,8 @@ impl RowSink {
                 return Ok(());
             }
         };
-        let n = self.decoders.len();
+        let decoders = self.columns.decoders();
+        let n = decoders.len();
         if row.count as usize != n {
             return Err(ClientError::Protocol(format!(
                 "the server sent a row of {} values for {} columns",
@@ -130,15 +145,15 @@ impl RowSink {
                 if let Some(&slot) = self.key_memo.get(i) {
                     w.memo_get(slot);
                 } else {
-                    w.str(&self.names[i]);
+                    w.str(&self.columns.names()[i]);
                     self.key_memo.push(w.memoize());
                 }
-                self.decoders[i].decode(value, w).map_err(|e| ClientError::Decode(e.message))?;
+                decoders[i].decode(value, w).map_err(|e| ClientError::Decode(e.message))?;
             }
             w.setitems();
         } else {
             w.begin_tuple(n);
-            for (decoder, value) in self.decoders.iter().zip(row.values()) {
+            for (decoder, value) in decoders.iter().zip(row.values()) {
                 let value = value.map_err(|e| ClientError::Protocol(e.message))?;
                 decoder.decode(value, w).map_err(|e| ClientError::Decode(e.message))?;
             }

@@ -3,6 +3,7 @@
 //! that keep the server from accumulating statements.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -16,8 +17,12 @@ use crate::ClientError;
 
 /// Ids of `prepare()`d statements are unique in the process (until the 32-bit counter
 /// wraps), so a statement handed to the wrong connection is recognised instead of running
-/// whatever has the same name there.
-static NEXT_PREPARED_ID: AtomicU32 = AtomicU32::new(1);
+/// whatever has the same name there. They are multiples of [`PREPARED_ID_STEP`]: the C ABI
+/// passes a row mode in the low bits of the same argument (one ctypes argument fewer).
+static NEXT_PREPARED_ID: AtomicU32 = AtomicU32::new(PREPARED_ID_STEP);
+
+/// Prepared statement ids are multiples of this; the bits below it are free for the caller.
+pub const PREPARED_ID_STEP: u32 = 8;
 
 #[derive(Debug)]
 pub struct Statement {
@@ -125,11 +130,33 @@ impl Statement {
     }
 }
 
+/// Hashes prepared statement ids: distinct integers of our own making, so a multiply and
+/// a fold spread them well enough, at a fraction of SipHash's cost on every `exec`.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(b as u32 ^ (self.0 as u32));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        let h = (n as u64 ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 pub struct StatementCache {
     capacity: usize,
     by_sql: HashMap<String, (Arc<Statement>, u64)>,
     tick: u64,
-    prepared: HashMap<u32, Arc<Statement>>,
+    prepared: HashMap<u32, Arc<Statement>, BuildHasherDefault<IdHasher>>,
     next_name: u64,
     pending_closes: Vec<String>,
     /// Statements to close once the request using them has been written (cache size 0).
@@ -142,7 +169,7 @@ impl StatementCache {
             capacity,
             by_sql: HashMap::new(),
             tick: 0,
-            prepared: HashMap::new(),
+            prepared: HashMap::default(),
             next_name: 0,
             pending_closes: Vec::new(),
             close_after_use: Vec::new(),
@@ -184,9 +211,9 @@ impl StatementCache {
     }
 
     pub fn insert_prepared(&mut self, stmt: Statement) -> u32 {
-        let mut id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+        let mut id = NEXT_PREPARED_ID.fetch_add(PREPARED_ID_STEP, Ordering::Relaxed);
         while id == 0 || self.prepared.contains_key(&id) {
-            id = NEXT_PREPARED_ID.fetch_add(1, Ordering::Relaxed);
+            id = NEXT_PREPARED_ID.fetch_add(PREPARED_ID_STEP, Ordering::Relaxed);
         }
         self.prepared.insert(id, Arc::new(stmt));
         id

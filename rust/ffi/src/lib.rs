@@ -92,6 +92,11 @@ pub const PYRO_FIRST_TUPLE: u32 = 2;
 pub const PYRO_FIRST_DICT: u32 = 3;
 pub const PYRO_DROP: u32 = 4;
 
+/// Prepared statement ids are multiples of this ([`pyro_conn_exec_prepared`] adds the row
+/// mode to them).
+pub const PYRO_STATEMENT_ID_STEP: u32 = 8;
+const _: () = assert!(PYRO_STATEMENT_ID_STEP == pyro_client::PREPARED_ID_STEP);
+
 struct ConnState {
     conn: Option<BlockingConn>,
     closed_reason: Option<String>,
@@ -654,8 +659,9 @@ pub unsafe extern "C" fn pyro_conn_exec(
     })
 }
 
-/// [`pyro_conn_exec`] for a prepared statement: the same with two arguments fewer, which
-/// a ctypes caller feels on every call.
+/// [`pyro_conn_exec`] for a prepared statement, with three arguments fewer (a ctypes
+/// caller pays for each one on every call): `statement` is the statement's id plus the row
+/// mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits below).
 ///
 /// # Safety
 /// Pointer arguments must be null (with a zero length) or point to that many readable
@@ -663,14 +669,15 @@ pub unsafe extern "C" fn pyro_conn_exec(
 #[no_mangle]
 pub unsafe extern "C" fn pyro_conn_exec_prepared(
     handle: u32,
-    statement_id: u32,
+    statement: u32,
     params: *const u8,
     params_len: u32,
-    mode: u32,
 ) -> PyroStatus {
     let params = bytes(params, params_len as usize);
     with_conn(handle, |conn| {
-        conn.client.start_exec(StatementRef::Prepared(statement_id), params, row_mode(mode)?)?;
+        let mode = row_mode(statement % PYRO_STATEMENT_ID_STEP)?;
+        let id = statement - statement % PYRO_STATEMENT_ID_STEP;
+        conn.client.start_exec(StatementRef::Prepared(id), params, mode)?;
         conn.run()
     })
 }

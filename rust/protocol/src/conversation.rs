@@ -38,6 +38,15 @@ pub enum Expect {
     Sync,
 }
 
+/// What [`Conversation::peek_reply`] found.
+#[derive(Clone, Copy)]
+enum Reply {
+    Bind,
+    /// CommandComplete with a tag of this many bytes.
+    Command(usize),
+    Ready(u8),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     expect: Expect,
@@ -237,10 +246,57 @@ impl Conversation {
         }
     }
 
+    /// True when nothing can happen before more bytes arrive: none are buffered, no
+    /// skipped requests wait to be reported, and the conversation is not broken.
+    pub fn awaits_input(&self) -> bool {
+        self.pos == self.end && !self.state.skipping && self.state.broken.is_none()
+    }
+
+    /// Fast path for the replies that close every extended-protocol request: a complete
+    /// BindComplete, CommandComplete or ReadyForQuery at the front of the buffer that
+    /// answers the request at the front of the queue. Returns what it is, the request,
+    /// and the message's length; anything else (None) goes the general way.
+    #[inline]
+    fn peek_reply(&self) -> Option<(Reply, Pending, usize)> {
+        let front = *self.state.queue.front()?;
+        let buf = &self.buf[self.pos..self.end];
+        if buf.len() < 6 {
+            return None;
+        }
+        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+        let body = buf.get(5..len.checked_add(1)?)?;
+        let reply = match (buf[0], front.expect) {
+            (b'2', Expect::BindComplete) if body.is_empty() => Reply::Bind,
+            (b'C', Expect::Execute) => match body.iter().position(|&c| c == 0) {
+                Some(n) if n + 1 == body.len() => Reply::Command(n),
+                _ => return None,
+            },
+            (b'Z', Expect::Sync) if body.len() == 1 => Reply::Ready(body[0]),
+            _ => return None,
+        };
+        Some((reply, front, len + 1))
+    }
+
     /// The next event, or `None` when more bytes must be fed first.
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
         if let Some(why) = &self.state.broken {
             return Err(ProtocolError::new(why.clone()));
+        }
+        if !self.state.skipping {
+            if let Some((reply, front, total)) = self.peek_reply() {
+                let body = self.pos + 5;
+                self.pos += total;
+                self.state.queue.pop_front();
+                let tag = front.tag;
+                return Ok(Some(match reply {
+                    Reply::Bind => Event::BindComplete { tag },
+                    Reply::Command(n) => Event::CommandComplete { tag, command: &self.buf[body..body + n] },
+                    Reply::Ready(status) => {
+                        self.state.transaction_status = status;
+                        Event::ReadyForQuery { tag, status }
+                    }
+                }));
+            }
         }
         if self.state.skipping {
             if let Some(front) = self.state.queue.front().copied() {

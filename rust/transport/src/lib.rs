@@ -368,8 +368,9 @@ impl BlockingConn {
         }
         loop {
             // Process first: handling a message may queue a reply (authentication,
-            // CopyFail) that must reach the server before we wait for more input.
-            let progress = self.client.process();
+            // CopyFail) that must reach the server before we wait for more input. Right
+            // after a request there is nothing to process yet.
+            let progress = if self.client.awaits_input() { Ok(Progress::NeedInput) } else { self.client.process() };
             if !self.client.output().is_empty() {
                 let stream = self.stream.as_mut().expect("only sessions with a stream get here");
                 let sent = stream.write_all(self.client.output());
