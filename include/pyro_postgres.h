@@ -19,7 +19,7 @@
 
 #define PYRO_DROP 4
 
-// Prepared statement ids are multiples of this ([`pyro_conn_exec_prepared`] adds the row
+// Prepared statement ids are multiples of this ([`pyro_conn_exec_call`] adds the row
 // mode to them).
 #define PYRO_STATEMENT_ID_STEP 8
 
@@ -152,17 +152,16 @@ PyroStatus pyro_conn_exec(uint32_t handle,
                           uint32_t params_len,
                           uint32_t mode);
 
-// [`pyro_conn_exec`] for a prepared statement, with three arguments fewer (a ctypes
-// caller pays for each one on every call): `statement` is the statement's id plus the row
-// mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits below).
+// [`pyro_conn_exec`] for a prepared statement, all in one buffer, because a ctypes
+// caller pays for every argument of every call: `call` is
+// `marshal.dumps((handle, statement, params), 2)`, where `statement` is the statement's
+// id plus the row mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits
+// below) and `params` is as for [`pyro_conn_exec`]. A buffer that does not start with two
+// such integers answers `BadHandle`.
 //
 // # Safety
-// Pointer arguments must be null (with a zero length) or point to that many readable
-// bytes for the duration of the call.
-PyroStatus pyro_conn_exec_prepared(uint32_t handle,
-                                   uint32_t statement,
-                                   const uint8_t *params,
-                                   uint32_t params_len);
+// `call` must point to `call_len` readable bytes for the duration of the call.
+PyroStatus pyro_conn_exec_call(const uint8_t *call, uint32_t call_len);
 
 // Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
 // tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded

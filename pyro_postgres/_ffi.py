@@ -33,7 +33,7 @@ OK_MARSHAL = 7
 OK_PARTIAL = 8
 NEED_IO = 9
 
-# Row modes (below STATEMENT_ID_STEP: conn_exec_prepared takes the statement id plus one).
+# Row modes (below STATEMENT_ID_STEP: conn_exec_call takes the statement id plus one).
 ROWS_TUPLES = 0
 ROWS_DICTS = 1
 FIRST_TUPLE = 2
@@ -148,7 +148,7 @@ class _Lib:
 
         self.conn_query = raw("pyro_conn_query")
         self.conn_exec = raw("pyro_conn_exec")
-        self.conn_exec_prepared = raw("pyro_conn_exec_prepared")
+        self.conn_exec_call = raw("pyro_conn_exec_call")
 
 
 _lib: _Lib | None = None

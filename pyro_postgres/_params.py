@@ -56,6 +56,14 @@ def encode(params: Any) -> bytes:
 
 
 _EMPTY = _dumps((), MARSHAL_VERSION)
+_CALL_HEAD = b"(\x03\x00\x00\x00"  # a marshal tuple of three items (version 2)
+
+
+def call_head(handle: int, statement: int) -> bytes:
+    """The start of the library's conn_exec_call buffer, ``marshal.dumps((handle,
+    statement, params), 2)``: all but the params, which :func:`encode` gives."""
+    return _CALL_HEAD + _dumps(handle, MARSHAL_VERSION) + _dumps(statement, MARSHAL_VERSION)
+
 _TOO_DEEP = "parameters are nested too deeply to send"
 
 

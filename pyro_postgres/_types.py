@@ -88,11 +88,16 @@ class PreparedStatement:
     Using it on another connection raises ``IncorrectApiUsageError``.
     """
 
-    __slots__ = ("_id", "_sql", "_owner", "_lib", "__weakref__")
+    __slots__ = ("_id", "_sql", "_owner", "_lib", "_call_rows", "_call_first", "_call_drop", "__weakref__")
     _id: int
     _sql: str
     _owner: Any
     _lib: Any
+    # The start of the conn_exec_call buffer for each row mode (handle, statement id +
+    # mode), so a call adds only its marshalled params.
+    _call_rows: bytes
+    _call_first: bytes
+    _call_drop: bytes
 
     def __init__(self) -> None:
         raise TypeError("PreparedStatement objects are created by Conn.prepare()")
@@ -104,6 +109,12 @@ class PreparedStatement:
         self._sql = sql
         self._owner = owner  # the connection's Handle
         self._lib = lib
+        from ._ffi import DROP, FIRST_TUPLE, ROWS_TUPLES
+        from ._params import call_head
+
+        self._call_rows = call_head(owner.h, statement_id + ROWS_TUPLES)
+        self._call_first = call_head(owner.h, statement_id + FIRST_TUPLE)
+        self._call_drop = call_head(owner.h, statement_id + DROP)
         return self
 
     @property

@@ -12,7 +12,7 @@ import logging
 import marshal
 import sys
 import pickle
-import threading
+import queue
 import weakref
 from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
@@ -25,6 +25,7 @@ from ._params import encode_batch as _encode_batch
 from ._params import again as _params_again
 from ._params import dump as _dump_params
 from ._params import dump_batch as _dump_batch
+from ._params import call_head as _call_head
 from ._types import IsolationLevel, PreparedStatement, Ticket
 from ._transaction import TransactionRules
 from ._types import statement_args
@@ -62,9 +63,8 @@ _FIRST_DICT = _ffi.FIRST_DICT
 _DROP = _ffi.DROP
 # Nothing was sent: the general path looks the types up or runs the dumpers, then retries.
 _RETRIED = (_NeedsTypes, _NeedsDump)
-_NO_PARAMS = marshal.dumps((), 2)
-# The library's conn_exec_prepared, bound by the first Conn (the library loads lazily).
-_exec_prepared_c: Any = None
+# The library's conn_exec_call, bound by the first Conn (the library loads lazily).
+_exec_call_c: Any = None
 # The statement log's level check without the call: logging keeps its per-level answers
 # in this dict (emptied, not replaced, whenever levels change); False means "not logged".
 # A missing answer (None) takes the general path, whose check fills it in.
@@ -94,12 +94,34 @@ def _url_setting_rejected(e: DatabaseError, opts: Opts) -> DatabaseError:
     return e
 
 
+class _Turn:
+    """Serialises the calls on one connection across threads (a call's result is read
+    from the connection's buffer after the foreign call returns): a queue holding one
+    token, taken by ``take()`` and given back by ``give(None)``. Cheaper than
+    ``threading.Lock`` on the hot path (CPython 3.11 parses acquire()'s arguments the slow
+    way); ``with`` is for the calls off it."""
+
+    __slots__ = ("take", "give")
+
+    def __init__(self) -> None:
+        token = queue.SimpleQueue()  # type: queue.SimpleQueue[None]
+        token.put(None)
+        self.take = token.get
+        self.give = token.put
+
+    def __enter__(self) -> None:
+        self.take()
+
+    def __exit__(self, *exc: object) -> None:
+        self.give(None)
+
+
 class Conn:
     """A connection. ``Conn(url_or_opts)`` connects at once; use it as a context manager
     or call ``close()``; an unreferenced connection is closed by its finalizer."""
 
     __slots__ = (
-        "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_exec_prepared_c", "_query_c", "_lock", "_finalizer",
+        "_handle", "_h", "_out", "_buf", "_lib", "_exec_c", "_query_c", "_lock", "_take", "_give", "_finalizer",
         "_info", "_tx", "_notice_handler", "_log_params", "_dumpers", "_user_types",
         "__weakref__",
     )
@@ -121,11 +143,12 @@ class Conn:
         self._out = handle.out
         self._buf = handle.buf
         self._exec_c = handle.lib.conn_exec
-        self._exec_prepared_c = handle.lib.conn_exec_prepared
-        global _exec_prepared_c
-        _exec_prepared_c = handle.lib.conn_exec_prepared
+        global _exec_call_c
+        _exec_call_c = handle.lib.conn_exec_call
         self._query_c = handle.lib.conn_query
-        self._lock = threading.Lock()
+        self._lock = _Turn()
+        self._take = self._lock.take
+        self._give = self._lock.give
         self._info: dict[str, Any] | None = None
         self._tx: Transaction | None = None
         self._notice_handler: Callable[[dict[str, str]], object] | None = None
@@ -309,13 +332,14 @@ class Conn:
             and params.__class__ is tuple and not as_dict and _statement_logging(_DEBUG) is False
         ):
             try:
-                p = _dumps(params, 2) if params else _NO_PARAMS
+                p = stmt._call_rows + _dumps(params, 2)  # type: ignore[union-attr]
             except ValueError:
-                p = _encode_params(params)
-            lock = self._lock
-            lock.acquire()
+                p = stmt._call_rows + _encode_params(params)  # type: ignore[union-attr]
+            give = self._give
+            take = self._take
+            take()
             try:
-                status = _exec_prepared_c(self._h, stmt._id, p, len(p))  # type: ignore[union-attr]
+                status = _exec_call_c(p, len(p))
                 if status == _OK_MARSHAL:
                     return _mloads(self._buf)  # type: ignore[no-any-return]
                 if status == _OK:
@@ -327,7 +351,7 @@ class Conn:
                 self._abandon(e)
                 raise
             finally:
-                lock.release()
+                give(None)
         return self._exec_general(stmt, params, _ROWS_DICTS if as_dict else _ROWS_TUPLES)  # type: ignore[no-any-return]
 
     def exec_first(self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False) -> Any:
@@ -337,13 +361,14 @@ class Conn:
             and params.__class__ is tuple and not as_dict and _statement_logging(_DEBUG) is False
         ):
             try:
-                p = _dumps(params, 2) if params else _NO_PARAMS
+                p = stmt._call_first + _dumps(params, 2)  # type: ignore[union-attr]
             except ValueError:
-                p = _encode_params(params)
-            lock = self._lock
-            lock.acquire()
+                p = stmt._call_first + _encode_params(params)  # type: ignore[union-attr]
+            give = self._give
+            take = self._take
+            take()
             try:
-                status = _exec_prepared_c(self._h, stmt._id + _FIRST_TUPLE, p, len(p))  # type: ignore[union-attr]
+                status = _exec_call_c(p, len(p))
                 if status == _OK_MARSHAL:
                     return _mloads(self._buf)
                 if status == _OK:
@@ -355,7 +380,7 @@ class Conn:
                 self._abandon(e)
                 raise
             finally:
-                lock.release()
+                give(None)
         return self._exec_general(stmt, params, _FIRST_DICT if as_dict else _FIRST_TUPLE)
 
     def exec_drop(self, stmt: StatementLike, params: Params = ()) -> int:
@@ -365,13 +390,14 @@ class Conn:
             and params.__class__ is tuple and _statement_logging(_DEBUG) is False
         ):
             try:
-                p = _dumps(params, 2) if params else _NO_PARAMS
+                p = stmt._call_drop + _dumps(params, 2)  # type: ignore[union-attr]
             except ValueError:
-                p = _encode_params(params)
-            lock = self._lock
-            lock.acquire()
+                p = stmt._call_drop + _encode_params(params)  # type: ignore[union-attr]
+            give = self._give
+            take = self._take
+            take()
             try:
-                status = _exec_prepared_c(self._h, stmt._id + _DROP, p, len(p))  # type: ignore[union-attr]
+                status = _exec_call_c(p, len(p))
                 if status == _OK:
                     return self._out.value
                 return self._fail(status)  # type: ignore[no-any-return]
@@ -381,7 +407,7 @@ class Conn:
                 self._abandon(e)
                 raise
             finally:
-                lock.release()
+                give(None)
         return self._exec_general(stmt, params, _DROP)  # type: ignore[no-any-return]
 
     def _exec_general(self, stmt: StatementLike, params: Params, mode: int) -> Any:
@@ -567,8 +593,7 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
     raw = sql.encode()
     if _debug(_DEBUG):
         _log_statement(conn, "query", sql, None)
-    lock = conn._lock
-    lock.acquire()
+    conn._take()
     try:
         status = conn._query_c(conn._h, raw, len(raw), mode)
         if status == _OK_MARSHAL:
@@ -580,7 +605,7 @@ def _run_query(conn: Conn, sql: str, mode: int) -> Any:
         conn._abandon(e)
         raise
     finally:
-        lock.release()
+        conn._give(None)
 
 
 def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any:
@@ -594,10 +619,10 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
     else:
         p = _encode_params(params)
     if type(stmt) is PreparedStatement and stmt._owner is conn._handle:
-        lock = conn._lock
-        lock.acquire()
+        conn._take()
         try:
-            status = conn._exec_prepared_c(conn._h, stmt._id + mode, p, len(p))
+            call = _call_head(conn._h, stmt._id + mode) + p
+            status = _exec_call_c(call, len(call))
             if status == _OK_MARSHAL:
                 return _mloads(conn._buf)
             if status == _OK:
@@ -607,14 +632,13 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
             conn._abandon(e)
             raise
         finally:
-            lock.release()
+            conn._give(None)
     if type(stmt) is str:
         sql = stmt.encode()
         sid = 0
     else:
         sid, sql = conn._statement(stmt)
-    lock = conn._lock
-    lock.acquire()
+    conn._take()
     try:
         status = conn._exec_c(conn._h, sid, sql, len(sql), p, len(p), mode)
         if status == _OK_MARSHAL:
@@ -626,7 +650,7 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         conn._abandon(e)
         raise
     finally:
-        lock.release()
+        conn._give(None)
 
 
 class UnnamedPortal:

@@ -126,6 +126,49 @@ pub fn parse_params(buf: &[u8]) -> Result<Vec<ParamValue<'_>>, ParamError> {
     Ok(items)
 }
 
+/// Splits `marshal.dumps((handle, statement, params), 2)` (the one buffer of
+/// `pyro_conn_exec_call`) into the two leading integers, each in `0..2**32`, and the
+/// bytes of `params` (itself a whole marshal value, for [`parse_params`]). None when the
+/// buffer does not start that way.
+pub fn split_call(buf: &[u8]) -> Option<(u32, u32, &[u8])> {
+    let rest = match buf {
+        [TYPE_TUPLE, 3, 0, 0, 0, rest @ ..] => rest,
+        [TYPE_SMALL_TUPLE, 3, rest @ ..] => rest,
+        _ => return None,
+    };
+    let (handle, rest) = call_u32(rest)?;
+    let (statement, rest) = call_u32(rest)?;
+    Some((handle, statement, rest))
+}
+
+/// One integer of [`split_call`]: TYPE_INT, or TYPE_LONG (base 2**15 digits) for values
+/// from 2**31 on.
+fn call_u32(buf: &[u8]) -> Option<(u32, &[u8])> {
+    match buf {
+        [TYPE_INT, a, b, c, d, rest @ ..] => {
+            let v = i32::from_le_bytes([*a, *b, *c, *d]);
+            Some((u32::try_from(v).ok()?, rest))
+        }
+        [TYPE_LONG, a, b, c, d, rest @ ..] => {
+            let n = i32::from_le_bytes([*a, *b, *c, *d]);
+            if !(1..=3).contains(&n) {
+                return None;
+            }
+            let digits = rest.get(..2 * n as usize)?;
+            let mut v: u64 = 0;
+            for (i, pair) in digits.chunks_exact(2).enumerate() {
+                let digit = u16::from_le_bytes([pair[0], pair[1]]);
+                if digit >= 1 << 15 {
+                    return None;
+                }
+                v |= (digit as u64) << (15 * i);
+            }
+            Some((u32::try_from(v).ok()?, &rest[2 * n as usize..]))
+        }
+        _ => None,
+    }
+}
+
 const TYPE_NULL: u8 = b'0';
 const TYPE_NONE: u8 = b'N';
 const TYPE_FALSE: u8 = b'F';
@@ -712,6 +755,25 @@ mod tests {
             vec![TYPE_SMALL_TUPLE, 1, TYPE_DICT, TYPE_NONE],
         ] {
             assert!(parse_params(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn split_call_reads_the_header_python_writes() {
+        // marshal.dumps((5, 16, ()), 2)
+        let small = b"(\x03\x00\x00\x00i\x05\x00\x00\x00i\x10\x00\x00\x00(\x00\x00\x00\x00";
+        assert_eq!(split_call(small), Some((5, 16, &b"(\x00\x00\x00\x00"[..])));
+        // marshal.dumps((2**31, 2**32 - 8, (1,)), 2): both as TYPE_LONG
+        let long = b"(\x03\x00\x00\x00l\x03\x00\x00\x00\x00\x00\x00\x00\x02\x00l\x03\x00\x00\x00\xf8\x7f\xff\x7f\x03\x00(\x01\x00\x00\x00i\x01\x00\x00\x00";
+        let (h, st, params) = split_call(long).unwrap();
+        assert_eq!((h, st), (1 << 31, u32::MAX - 7));
+        assert_eq!(parse_params(params).unwrap().len(), 1);
+        // out of range or malformed: (2**32, 8, ()), (-1, 8, ()), a 2-tuple, truncation
+        assert!(split_call(b"(\x03\x00\x00\x00l\x03\x00\x00\x00\x00\x00\x00\x00\x04\x00i\x08\x00\x00\x00(\x00\x00\x00\x00").is_none());
+        assert!(split_call(b"(\x03\x00\x00\x00i\xff\xff\xff\xffi\x08\x00\x00\x00(\x00\x00\x00\x00").is_none());
+        assert!(split_call(b"(\x02\x00\x00\x00i\x05\x00\x00\x00i\x10\x00\x00\x00").is_none());
+        for cut in 0..small.len() - 5 {
+            assert!(split_call(&small[..cut]).is_none() || cut >= 15);
         }
     }
 }

@@ -92,7 +92,7 @@ pub const PYRO_FIRST_TUPLE: u32 = 2;
 pub const PYRO_FIRST_DICT: u32 = 3;
 pub const PYRO_DROP: u32 = 4;
 
-/// Prepared statement ids are multiples of this ([`pyro_conn_exec_prepared`] adds the row
+/// Prepared statement ids are multiples of this ([`pyro_conn_exec_call`] adds the row
 /// mode to them).
 pub const PYRO_STATEMENT_ID_STEP: u32 = 8;
 const _: () = assert!(PYRO_STATEMENT_ID_STEP == pyro_client::PREPARED_ID_STEP);
@@ -659,21 +659,20 @@ pub unsafe extern "C" fn pyro_conn_exec(
     })
 }
 
-/// [`pyro_conn_exec`] for a prepared statement, with three arguments fewer (a ctypes
-/// caller pays for each one on every call): `statement` is the statement's id plus the row
-/// mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits below).
+/// [`pyro_conn_exec`] for a prepared statement, all in one buffer, because a ctypes
+/// caller pays for every argument of every call: `call` is
+/// `marshal.dumps((handle, statement, params), 2)`, where `statement` is the statement's
+/// id plus the row mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits
+/// below) and `params` is as for [`pyro_conn_exec`]. A buffer that does not start with two
+/// such integers answers `BadHandle`.
 ///
 /// # Safety
-/// Pointer arguments must be null (with a zero length) or point to that many readable
-/// bytes for the duration of the call.
+/// `call` must point to `call_len` readable bytes for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn pyro_conn_exec_prepared(
-    handle: u32,
-    statement: u32,
-    params: *const u8,
-    params_len: u32,
-) -> PyroStatus {
-    let params = bytes(params, params_len as usize);
+pub unsafe extern "C" fn pyro_conn_exec_call(call: *const u8, call_len: u32) -> PyroStatus {
+    let Some((handle, statement, params)) = pyro_codecs::marshal::split_call(bytes(call, call_len as usize)) else {
+        return PyroStatus::BadHandle;
+    };
     with_conn(handle, |conn| {
         let mode = row_mode(statement % PYRO_STATEMENT_ID_STEP)?;
         let id = statement - statement % PYRO_STATEMENT_ID_STEP;
