@@ -23,7 +23,7 @@ use pyro_codecs::registry::{TypeKind, TypeRegistry};
 use pyro_codecs::pickle::PickleWriter;
 use pyro_protocol::backend;
 use pyro_protocol::startup::{ServerInfo, Startup, Step};
-use pyro_protocol::{frontend, Conversation, Event, Expect};
+use pyro_protocol::{frontend, Conversation, Event, Expect, Reply};
 
 pub use error::ClientError;
 pub use rows::RowMode;
@@ -149,7 +149,11 @@ enum Op {
 }
 
 pub struct Client {
-    conv: Conversation,
+    conv: Box<Conversation>,
+    /// An empty conversation that stands in for `conv` while [`Client::with_conv`] has it
+    /// out: moving boxes costs two pointer writes, moving the conversation itself a copy
+    /// and a drop.
+    stand_in: Option<Box<Conversation>>,
     out: Vec<u8>,
     op: Op,
     error: Option<ClientError>,
@@ -229,7 +233,8 @@ impl Client {
         let mut out = Vec::with_capacity(4096);
         let startup = Startup::begin(params, password, &mut out).map_err(ClientError::from_startup)?;
         Ok(Client {
-            conv: Conversation::new(),
+            conv: Box::new(Conversation::new()),
+            stand_in: Some(Box::default()),
             out,
             op: Op::Startup(Box::new(startup)),
             error: None,
@@ -407,9 +412,10 @@ impl Client {
     /// Runs `f` with the conversation moved out of `self`, so that `f` may hold events
     /// (which borrow the conversation's buffer) while mutating the rest of the client.
     fn with_conv<R>(&mut self, f: impl FnOnce(&mut Self, &mut Conversation) -> R) -> R {
-        let mut conv = std::mem::take(&mut self.conv);
+        let stand_in = self.stand_in.take().unwrap_or_default();
+        let mut conv = std::mem::replace(&mut self.conv, stand_in);
         let r = f(self, &mut conv);
-        self.conv = conv;
+        self.stand_in = Some(std::mem::replace(&mut self.conv, conv));
         r
     }
 
@@ -909,11 +915,10 @@ impl Client {
     ) -> Result<(), ClientError> {
         let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
         write_closes(&mut self.stmts, &mut self.out, conv, false);
-        frontend::bind(&mut self.out, "", &stmt.name, &self.formats, count, &self.scratch, &stmt.result_formats);
+        frontend::bind_unnamed(&mut self.out, &stmt.name, &self.formats, count, &self.scratch, &stmt.encoded_result_formats);
         self.stmts.used();
         let max_rows = if matches!(mode, RowMode::First { .. }) { 1 } else { 0 };
-        frontend::execute(&mut self.out, "", max_rows);
-        frontend::sync(&mut self.out);
+        frontend::execute_unnamed_and_sync(&mut self.out, max_rows);
         conv.expect(Expect::BindComplete, TAG_OP);
         conv.expect(Expect::Execute, TAG_OP);
         conv.expect(Expect::Sync, TAG_OP);
@@ -952,6 +957,24 @@ impl Client {
                             return Ok(Progress::Partial);
                         }
                     }
+                }
+            }
+            if let Op::Execute { sink, affected } = &mut self.op {
+                // The replies that close every exec, without the general dispatch below.
+                if let Some((_, reply)) = conv.take_reply() {
+                    match reply {
+                        Reply::BindComplete => {}
+                        Reply::CommandComplete(command) => {
+                            if sink.is_drop() {
+                                *affected = backend::affected_rows(command);
+                            }
+                        }
+                        Reply::ReadyForQuery(_) => {
+                            self.finish_execute();
+                            return Ok(Progress::Done);
+                        }
+                    }
+                    continue;
                 }
             }
             let event = match conv.next_event() {
@@ -1152,13 +1175,7 @@ impl Client {
                 Event::CopyOut { .. } => {
                     self.error.get_or_insert(ClientError::Unsupported(COPY_OUT_REFUSED.into()));
                 }
-                Event::ReadyForQuery { .. } => {
-                    let n = *affected;
-                    sink.end(&mut self.writer);
-                    self.result.value = if sink.is_drop() { n } else { sink.row_count() };
-                    self.result.has_rows = sink.produces_rows();
-                    return Ok(self.finish());
-                }
+                Event::ReadyForQuery { .. } => return Ok(self.finish_execute()),
                 _ => {}
             },
             Op::PortalBind => {
@@ -1343,6 +1360,16 @@ impl Client {
         }
         if let Some(p) = self.pipeline.as_mut() {
             p.tickets.pop_front();
+        }
+        self.finish()
+    }
+
+    /// The end of an [`Op::Execute`] (its ReadyForQuery): the rows or the count.
+    fn finish_execute(&mut self) -> bool {
+        if let Op::Execute { sink, affected } = &mut self.op {
+            sink.end(&mut self.writer);
+            self.result.value = if sink.is_drop() { *affected } else { sink.row_count() };
+            self.result.has_rows = sink.produces_rows();
         }
         self.finish()
     }

@@ -12,6 +12,7 @@ use pyro_codecs::encode::{encode_param, Encoded};
 use pyro_codecs::marshal::{parse_params, ParamValue};
 use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
+use pyro_protocol::frontend;
 
 use crate::ClientError;
 
@@ -35,6 +36,8 @@ pub struct Statement {
     /// One format code per result column, chosen from its type: binary where we have a
     /// binary decoder, text otherwise (so unknown types still come back as `str`).
     pub result_formats: Vec<i16>,
+    /// `result_formats` as Bind carries them.
+    pub encoded_result_formats: Vec<u8>,
     /// Every column decodes to marshal-native values: rows may travel as a marshal
     /// stream (cheaper to load than pickle).
     pub marshal_rows: bool,
@@ -75,6 +78,7 @@ impl Partial {
             columns: Arc::from(self.names),
             column_types: self.types,
             decoders,
+            encoded_result_formats: frontend::encode_formats(&result_formats),
             result_formats,
             foreign_types: foreign,
             types: opts.types.clone(),
@@ -122,6 +126,7 @@ impl Statement {
             columns: self.columns.clone(),
             column_types: self.column_types.clone(),
             decoders,
+            encoded_result_formats: frontend::encode_formats(&result_formats),
             result_formats,
             marshal_rows,
             foreign_types: foreign_types(&self.param_types, &self.column_types, &opts.types),

@@ -40,11 +40,19 @@ pub enum Expect {
 
 /// What [`Conversation::peek_reply`] found.
 #[derive(Clone, Copy)]
-enum Reply {
+enum ReplyShape {
     Bind,
     /// CommandComplete with a tag of this many bytes.
     Command(usize),
     Ready(u8),
+}
+
+/// A reply taken by [`Conversation::next_reply`].
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    BindComplete,
+    CommandComplete(&'a [u8]),
+    ReadyForQuery(u8),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -257,7 +265,7 @@ impl Conversation {
     /// answers the request at the front of the queue. Returns what it is, the request,
     /// and the message's length; anything else (None) goes the general way.
     #[inline]
-    fn peek_reply(&self) -> Option<(Reply, Pending, usize)> {
+    fn peek_reply(&self) -> Option<(ReplyShape, Pending, usize)> {
         let front = *self.state.queue.front()?;
         let buf = &self.buf[self.pos..self.end];
         if buf.len() < 6 {
@@ -266,15 +274,43 @@ impl Conversation {
         let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
         let body = buf.get(5..len.checked_add(1)?)?;
         let reply = match (buf[0], front.expect) {
-            (b'2', Expect::BindComplete) if body.is_empty() => Reply::Bind,
+            (b'2', Expect::BindComplete) if body.is_empty() => ReplyShape::Bind,
             (b'C', Expect::Execute) => match body.iter().position(|&c| c == 0) {
-                Some(n) if n + 1 == body.len() => Reply::Command(n),
+                Some(n) if n + 1 == body.len() => ReplyShape::Command(n),
                 _ => return None,
             },
-            (b'Z', Expect::Sync) if body.len() == 1 => Reply::Ready(body[0]),
+            (b'Z', Expect::Sync) if body.len() == 1 => ReplyShape::Ready(body[0]),
             _ => return None,
         };
         Some((reply, front, len + 1))
+    }
+
+    /// The next message if it is a BindComplete, CommandComplete or ReadyForQuery that
+    /// answers the request at the front of the queue (what [`Conversation::next_event`]
+    /// would report as that event, with its tag); `None` leaves everything else, and
+    /// every message while an error is being skipped past, to `next_event`.
+    #[inline]
+    pub fn take_reply(&mut self) -> Option<(u64, Reply<'_>)> {
+        if self.state.skipping || self.state.broken.is_some() {
+            return None;
+        }
+        let found = self.peek_reply()?;
+        Some(self.consume_reply(found))
+    }
+
+    fn consume_reply(&mut self, (shape, front, total): (ReplyShape, Pending, usize)) -> (u64, Reply<'_>) {
+        let body = self.pos + 5;
+        self.pos += total;
+        self.state.queue.pop_front();
+        let reply = match shape {
+            ReplyShape::Bind => Reply::BindComplete,
+            ReplyShape::Command(n) => Reply::CommandComplete(&self.buf[body..body + n]),
+            ReplyShape::Ready(status) => {
+                self.state.transaction_status = status;
+                Reply::ReadyForQuery(status)
+            }
+        };
+        (front.tag, reply)
     }
 
     /// The next event, or `None` when more bytes must be fed first.
@@ -282,21 +318,14 @@ impl Conversation {
         if let Some(why) = &self.state.broken {
             return Err(ProtocolError::new(why.clone()));
         }
-        if !self.state.skipping {
-            if let Some((reply, front, total)) = self.peek_reply() {
-                let body = self.pos + 5;
-                self.pos += total;
-                self.state.queue.pop_front();
-                let tag = front.tag;
-                return Ok(Some(match reply {
-                    Reply::Bind => Event::BindComplete { tag },
-                    Reply::Command(n) => Event::CommandComplete { tag, command: &self.buf[body..body + n] },
-                    Reply::Ready(status) => {
-                        self.state.transaction_status = status;
-                        Event::ReadyForQuery { tag, status }
-                    }
-                }));
-            }
+        let found = if self.state.skipping { None } else { self.peek_reply() };
+        if let Some(found) = found {
+            let (tag, reply) = self.consume_reply(found);
+            return Ok(Some(match reply {
+                Reply::BindComplete => Event::BindComplete { tag },
+                Reply::CommandComplete(command) => Event::CommandComplete { tag, command },
+                Reply::ReadyForQuery(status) => Event::ReadyForQuery { tag, status },
+            }));
         }
         if self.state.skipping {
             if let Some(front) = self.state.queue.front().copied() {

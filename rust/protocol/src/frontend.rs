@@ -138,6 +138,40 @@ pub fn bind(
     finish(out, at);
 }
 
+/// Bind of the unnamed portal with the result format codes already encoded (see
+/// [`encode_formats`]): what every `exec` writes, so a statement encodes its result
+/// formats once.
+pub fn bind_unnamed(
+    out: &mut Vec<u8>,
+    statement: &str,
+    param_formats: &[i16],
+    param_count: u16,
+    values: &[u8],
+    encoded_result_formats: &[u8],
+) {
+    let at = begin(out, b'B');
+    out.push(0);
+    cstr(out, statement);
+    push_formats(out, param_formats);
+    out.extend_from_slice(&param_count.to_be_bytes());
+    out.extend_from_slice(values);
+    out.extend_from_slice(encoded_result_formats);
+    finish(out, at);
+}
+
+/// Format codes as Bind carries them (count, then codes), for [`bind_unnamed`].
+pub fn encode_formats(formats: &[i16]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_formats(&mut out, formats);
+    out
+}
+
+/// Execute of the unnamed portal followed by Sync, in one write.
+pub fn execute_unnamed_and_sync(out: &mut Vec<u8>, max_rows: u32) {
+    let m = max_rows.to_be_bytes();
+    out.extend_from_slice(&[b'E', 0, 0, 0, 9, 0, m[0], m[1], m[2], m[3], b'S', 0, 0, 0, 4]);
+}
+
 /// Format codes, compressed the way the protocol allows: none means all text, one means
 /// the same for all.
 fn push_formats(out: &mut Vec<u8>, formats: &[i16]) {
@@ -248,5 +282,16 @@ mod tests {
         // tag, len, portal "", stmt "s1\0", 1 format code (1), 2 params...
         assert_eq!(&out[5..10], b"\0s1\0\0");
         assert_eq!(&out[9..13], &[0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn unnamed_bind_and_execute_match_the_general_writers() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        bind(&mut a, "", "s1", &[1, 0], 2, b"\0\0\0\x01x\xff\xff\xff\xff", &[1, 1, 0]);
+        execute(&mut a, "", 1);
+        sync(&mut a);
+        bind_unnamed(&mut b, "s1", &[1, 0], 2, b"\0\0\0\x01x\xff\xff\xff\xff", &encode_formats(&[1, 1, 0]));
+        execute_unnamed_and_sync(&mut b, 1);
+        assert_eq!(a, b);
     }
 }

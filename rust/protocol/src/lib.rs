@@ -19,7 +19,7 @@ pub mod frontend;
 pub mod startup;
 
 pub use backend::{BackendMessage, DataRow, ErrorFields, RowDescription};
-pub use conversation::{Conversation, Event, Expect};
+pub use conversation::{Conversation, Event, Expect, Reply};
 
 /// A violation of the protocol by the peer (or a message we cannot frame).
 #[derive(Debug, Clone, PartialEq, Eq)]
