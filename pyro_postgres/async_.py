@@ -111,6 +111,11 @@ _OK_LARGE = _ffi.OK_LARGE
 _OK_WITH_NOTICES = _ffi.OK_WITH_NOTICES
 _NEED_IO = _ffi.NEED_IO
 _DROP = _ffi.DROP
+_ROWS_TUPLES = _ffi.ROWS_TUPLES
+_FIRST_TUPLE = _ffi.FIRST_TUPLE
+_dumps = marshal.dumps
+# Nothing was sent: the general path looks the types up or runs the dumpers, then retries.
+_RETRIED = (_NeedsTypes, _NeedsDump)
 
 
 class Conn:
@@ -397,6 +402,30 @@ class Conn:
         finally:
             self._give_turn()
 
+    async def _exec_call(self, mode: int, call: bytes) -> Any:
+        """``_call`` for the library's conn_exec_call (a prepared statement, everything in
+        ``call``): the same steps, without the star-call (measurably cheaper per call)."""
+        if _running_loop() is not self._loop:
+            raise IncorrectApiUsageError("this connection belongs to another event loop")
+        if self._busy:
+            await self._take_turn()
+        else:
+            self._busy = True
+        try:
+            status = self._lib.conn_exec_call(call, len(call))
+            out = self._out
+            if status == _NEED_IO:
+                status = await self._drive(status)
+            elif out.send_len:
+                self._flush_send()
+            if status == _OK_MARSHAL:
+                return _mloads(self._buf)
+            if status == _OK:
+                return _loads(self._buf) if mode != _DROP else out.value
+            return await self._complete(status, mode)
+        finally:
+            self._give_turn()
+
     async def _take_turn(self) -> None:
         if self._owner is not None and self._owner is asyncio.current_task():
             raise IncorrectApiUsageError(
@@ -465,6 +494,18 @@ class Conn:
         self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
     ) -> list[Any]:
         """Extended query with parameters typed by the server (see ``sync.Conn.exec``)."""
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and not as_dict and timeout is None
+        ):
+            try:
+                call = stmt._call_rows + _dumps(params, 2)  # type: ignore[union-attr]
+            except ValueError:
+                call = stmt._call_rows + _encode_params(params)  # type: ignore[union-attr]
+            try:
+                return await self._exec_call(_ROWS_TUPLES, call)  # type: ignore[no-any-return]
+            except _RETRIED:
+                pass  # the general path below looks the types up / runs the dumpers
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         mode = _ffi.ROWS_DICTS if as_dict else _ffi.ROWS_TUPLES
@@ -480,6 +521,18 @@ class Conn:
     async def exec_first(
         self, stmt: StatementLike, params: Params = (), *, as_dict: bool = False, timeout: float | None = None
     ) -> Any:
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and not as_dict and timeout is None
+        ):
+            try:
+                call = stmt._call_first + _dumps(params, 2)  # type: ignore[union-attr]
+            except ValueError:
+                call = stmt._call_first + _encode_params(params)  # type: ignore[union-attr]
+            try:
+                return await self._exec_call(_FIRST_TUPLE, call)
+            except _RETRIED:
+                pass
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         mode = _ffi.FIRST_DICT if as_dict else _ffi.FIRST_TUPLE
@@ -493,6 +546,18 @@ class Conn:
             return await self._call(mode, self._lib.conn_exec, sid, sql, len(sql), p, len(p), mode, timeout=timeout)
 
     async def exec_drop(self, stmt: StatementLike, params: Params = (), *, timeout: float | None = None) -> int:
+        if (
+            stmt.__class__ is PreparedStatement and stmt._owner is self._handle  # type: ignore[union-attr]
+            and params.__class__ is tuple and timeout is None
+        ):
+            try:
+                call = stmt._call_drop + _dumps(params, 2)  # type: ignore[union-attr]
+            except ValueError:
+                call = stmt._call_drop + _encode_params(params)  # type: ignore[union-attr]
+            try:
+                return await self._exec_call(_DROP, call)  # type: ignore[no-any-return]
+            except _RETRIED:
+                pass
         sid, sql = self._statement(stmt)
         p = _encode_params(params)
         try:
