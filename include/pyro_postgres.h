@@ -156,12 +156,14 @@ PyroStatus pyro_conn_exec(uint32_t handle,
 // caller pays for every argument of every call: `call` is
 // `marshal.dumps((handle, statement, params), 2)`, where `statement` is the statement's
 // id plus the row mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits
-// below) and `params` is as for [`pyro_conn_exec`]. A buffer that does not start with two
-// such integers answers `BadHandle`.
+// below) and `params` is as for [`pyro_conn_exec`]. Returns a [`PyroStatus`], except that
+// a successful `PYRO_DROP` with fewer than 2**31 - 1 affected rows `n` returns `-1 - n`
+// (the caller then needs nothing from the out area). A buffer that does not start with
+// two such integers answers `BadHandle`.
 //
 // # Safety
 // `call` must point to `call_len` readable bytes for the duration of the call.
-PyroStatus pyro_conn_exec_call(const uint8_t *call, uint32_t call_len);
+int32_t pyro_conn_exec_call(const uint8_t *call, uint32_t call_len);
 
 // Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
 // tuples, 4)`. Pipelined in chunks of 1000 rows with one Sync each; every row is encoded

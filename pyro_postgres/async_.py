@@ -413,6 +413,8 @@ class Conn:
             self._busy = True
         try:
             status = self._lib.conn_exec_call(call, len(call))
+            if status < 0:  # exec_drop's success: -1 - the affected-row count
+                return -1 - status
             out = self._out
             if status == _NEED_IO:
                 status = await self._drive(status)

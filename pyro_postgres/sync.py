@@ -398,8 +398,8 @@ class Conn:
             take()
             try:
                 status = _exec_call_c(p, len(p))
-                if status == _OK:
-                    return self._out.value
+                if status < 0:  # success: -1 - the affected-row count
+                    return -1 - status  # type: ignore[no-any-return]
                 return self._fail(status)  # type: ignore[no-any-return]
             except _RETRIED:
                 pass
@@ -623,6 +623,8 @@ def _run_exec(conn: Conn, stmt: StatementLike, params: Params, mode: int) -> Any
         try:
             call = _call_head(conn._h, stmt._id + mode) + p
             status = _exec_call_c(call, len(call))
+            if status < 0:  # exec_drop's success: -1 - the affected-row count
+                return -1 - status
             if status == _OK_MARSHAL:
                 return _mloads(conn._buf)
             if status == _OK:

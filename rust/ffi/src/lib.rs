@@ -663,22 +663,33 @@ pub unsafe extern "C" fn pyro_conn_exec(
 /// caller pays for every argument of every call: `call` is
 /// `marshal.dumps((handle, statement, params), 2)`, where `statement` is the statement's
 /// id plus the row mode (ids are multiples of [`PYRO_STATEMENT_ID_STEP`], so the mode fits
-/// below) and `params` is as for [`pyro_conn_exec`]. A buffer that does not start with two
-/// such integers answers `BadHandle`.
+/// below) and `params` is as for [`pyro_conn_exec`]. Returns a [`PyroStatus`], except that
+/// a successful `PYRO_DROP` with fewer than 2**31 - 1 affected rows `n` returns `-1 - n`
+/// (the caller then needs nothing from the out area). A buffer that does not start with
+/// two such integers answers `BadHandle`.
 ///
 /// # Safety
 /// `call` must point to `call_len` readable bytes for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn pyro_conn_exec_call(call: *const u8, call_len: u32) -> PyroStatus {
+pub unsafe extern "C" fn pyro_conn_exec_call(call: *const u8, call_len: u32) -> i32 {
     let Some((handle, statement, params)) = pyro_codecs::marshal::split_call(bytes(call, call_len as usize)) else {
-        return PyroStatus::BadHandle;
+        return PyroStatus::BadHandle as i32;
     };
-    with_conn(handle, |conn| {
+    let mut count = None;
+    let status = with_conn(handle, |conn| {
         let mode = row_mode(statement % PYRO_STATEMENT_ID_STEP)?;
         let id = statement - statement % PYRO_STATEMENT_ID_STEP;
         conn.client.start_exec(StatementRef::Prepared(id), params, mode)?;
-        conn.run()
-    })
+        conn.run()?;
+        if mode == RowMode::Drop {
+            count = Some(conn.client.result.value);
+        }
+        Ok(())
+    });
+    match (status, count) {
+        (PyroStatus::Ok, Some(n)) if n < i32::MAX as u64 => -1 - n as i32,
+        (status, _) => status as i32,
+    }
 }
 
 /// Runs the statement once per parameter set: `params_list` is `marshal.dumps(list of
