@@ -100,6 +100,7 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
+#[cold]
 fn err<T>(message: impl Into<String>) -> Result<T, ParamError> {
     Err(ParamError {
         message: message.into(),
@@ -108,22 +109,73 @@ fn err<T>(message: impl Into<String>) -> Result<T, ParamError> {
 
 /// Parses the parameter buffer; the top level must be a tuple or a list.
 pub fn parse_params(buf: &[u8]) -> Result<Vec<ParamValue<'_>>, ParamError> {
-    let mut r = Reader {
-        buf,
-        pos: 0,
-        refs: Vec::new(),
-        replaying: 0,
-        depth: 0,
-        nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
-    };
-    let items = r.top()?;
-    if r.pos != buf.len() {
-        return err(format!(
-            "bad marshal data: {} bytes after the parameters",
-            buf.len() - r.pos
-        ));
+    let mut params = Params::new(buf)?;
+    let mut items = Vec::with_capacity(params.len());
+    while let Some(v) = params.next_value()? {
+        items.push(v);
     }
+    params.finish()?;
     Ok(items)
+}
+
+/// The parameters of a buffer one at a time, for callers that consume each as it is read
+/// and so need no list of them. Reading every item and then [`Params::finish`] accepts
+/// and rejects exactly what [`parse_params`] does, with the same errors in the same order.
+pub struct Params<'a> {
+    r: Reader<'a>,
+    len: usize,
+    left: usize,
+}
+
+impl<'a> Params<'a> {
+    /// Reads the outer tuple or list's header.
+    pub fn new(buf: &'a [u8]) -> Result<Self, ParamError> {
+        let mut r = Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
+        };
+        let len = r.top()?;
+        r.enter()?;
+        Ok(Params { r, len, left: len })
+    }
+
+    /// How many parameters the buffer says it holds (checked against its size only).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next parameter; `None` after the last.
+    #[inline]
+    pub fn next_value(&mut self) -> Result<Option<ParamValue<'a>>, ParamError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        match self.r.value()? {
+            Item::Value(v) => Ok(Some(v)),
+            Item::Ellipsis => err("Ellipsis is not a supported parameter type"),
+        }
+    }
+
+    /// Checks that nothing follows the parameters (call after the last one was read).
+    pub fn finish(self) -> Result<(), ParamError> {
+        debug_assert_eq!(self.left, 0);
+        if self.r.pos != self.r.buf.len() {
+            return err(format!(
+                "bad marshal data: {} bytes after the parameters",
+                self.r.buf.len() - self.r.pos
+            ));
+        }
+        Ok(())
+    }
 }
 
 const TYPE_NULL: u8 = b'0';
@@ -191,26 +243,36 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], ParamError> {
-        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
-            Some(s) if n <= self.buf.len() - self.pos => {
-                self.pos += n;
-                Ok(s)
+        // `pos <= buf.len()` always holds, so the slice below cannot fail.
+        let rest = &self.buf[self.pos..];
+        if n > rest.len() {
+            return err("bad marshal data: truncated");
+        }
+        self.pos += n;
+        Ok(&rest[..n])
+    }
+
+    #[inline]
+    fn byte(&mut self) -> Result<u8, ParamError> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
             }
-            _ => err("bad marshal data: truncated"),
+            None => err("bad marshal data: truncated"),
         }
     }
 
-    fn byte(&mut self) -> Result<u8, ParamError> {
-        Ok(self.take(1)?[0])
-    }
-
+    #[inline]
     fn i32(&mut self) -> Result<i32, ParamError> {
         let b = self.take(4)?;
         Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// A non-negative 32-bit count, which must not exceed what is left of the buffer.
+    #[inline]
     fn count(&mut self) -> Result<usize, ParamError> {
         let n = self.i32()?;
         if n < 0 || n as usize > self.buf.len() - self.pos {
@@ -219,10 +281,18 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
+    #[inline]
     fn str_of(&mut self, n: usize) -> Result<&'a str, ParamError> {
+        let bytes = self.take(n)?;
+        if bytes.is_ascii() {
+            // SAFETY: every ASCII byte sequence is valid UTF-8. Parameters are mostly ASCII,
+            // and this check costs a fraction of `from_utf8`'s; anything else is still fully
+            // validated below.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
         // marshal writes str with `surrogatepass`, so a lone surrogate arrives as an
         // encoded surrogate, which is not UTF-8 and is rejected here.
-        std::str::from_utf8(self.take(n)?).map_err(|_| ParamError {
+        std::str::from_utf8(bytes).map_err(|_| ParamError {
             message: "str parameter is not valid Unicode (lone surrogate?)".to_string(),
         })
     }
@@ -248,25 +318,25 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// The outer tuple or list, whose items are parameters (never a tag marker).
-    fn top(&mut self) -> Result<Vec<ParamValue<'a>>, ParamError> {
+    /// The outer tuple or list's header: its item count. The items are parameters (never
+    /// a tag marker).
+    fn top(&mut self) -> Result<usize, ParamError> {
         let code = self.byte()?;
         if code & FLAG_REF != 0 {
             self.refs.push(RefSlot::InProgress);
         }
-        let n = match code & !FLAG_REF {
-            TYPE_TUPLE | TYPE_LIST => self.count()?,
-            TYPE_SMALL_TUPLE => self.byte()? as usize,
+        match code & !FLAG_REF {
+            TYPE_TUPLE | TYPE_LIST => self.count(),
+            TYPE_SMALL_TUPLE => Ok(self.byte()? as usize),
             _ => {
                 self.pos -= 1;
                 let name = match self.value()? {
                     Item::Value(v) => v.python_type_name(),
                     Item::Ellipsis => "ellipsis",
                 };
-                return err(format!("parameters must be a tuple or a list, not {name}"));
+                err(format!("parameters must be a tuple or a list, not {name}"))
             }
-        };
-        self.items(n)
+        }
     }
 
     fn body(&mut self, code: u8) -> Result<Item<'a>, ParamError> {
@@ -639,6 +709,30 @@ mod tests {
             let e = parse_params(&dumps(expr)).unwrap_err();
             assert!(e.message.contains(needle), "{expr}: {e}");
         }
+    }
+
+    #[test]
+    fn str_bytes_are_validated_past_an_ascii_prefix() {
+        // A 'u' string of `body`, as the only parameter.
+        let one = |body: &[u8]| {
+            let mut b = vec![TYPE_SMALL_TUPLE, 1, TYPE_UNICODE];
+            b.extend_from_slice(&(body.len() as i32).to_le_bytes());
+            b.extend_from_slice(body);
+            b
+        };
+        let ascii = "0123456789abcdefghijklmnopqrstuvwxyz";
+        for bad in [&b"\xed\xa0\x80"[..], b"\x80", b"\xff", b"\xc3"] {
+            for at in [0, 1, 7, 8, 15, 16, 17, ascii.len()] {
+                let mut body = ascii.as_bytes()[..at].to_vec();
+                body.extend_from_slice(bad);
+                body.extend_from_slice(b"tail");
+                let e = parse_params(&one(&body)).unwrap_err();
+                assert!(e.message.contains("not valid Unicode"), "{body:?}: {e}");
+            }
+        }
+        let mixed = format!("{ascii}é{ascii}😀");
+        assert_eq!(parse_params(&one(mixed.as_bytes())).unwrap(), vec![ParamValue::Str(&mixed)]);
+        assert_eq!(parse_params(&one(ascii.as_bytes())).unwrap(), vec![ParamValue::Str(ascii)]);
     }
 
     #[test]
