@@ -259,7 +259,10 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
             Target::Other => text(out, if *b { "true" } else { "false" }, Format::Text),
             _ => Err(mismatch(v, type_oid)),
         },
-        ParamValue::Int(i) => int_param(*i as i128, &i.to_string(), v, target, type_oid, out),
+        ParamValue::Int(i) => match int_binary(*i, target, out) {
+            Some(done) => done,
+            None => int_param(*i as i128, &i.to_string(), v, target, type_oid, out),
+        },
         ParamValue::BigInt { negative, digits15 } => {
             let digits = digits15_to_decimal(digits15);
             let shown = if *negative {
@@ -376,6 +379,20 @@ pub(crate) fn float4_to_binary(v: f32, out: &mut Vec<u8>) {
 
 pub(crate) fn float8_to_binary(v: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(&v.to_be_bytes());
+}
+
+/// An `int` bound to an integer type it fits, the common case: no decimal text needed.
+/// `None` leaves everything else (and every error) to [`int_param`].
+#[inline]
+fn int_binary(i: i64, target: Target, out: &mut Vec<u8>) -> Option<Result<Encoded, String>> {
+    match target {
+        Target::Int8 => int8_to_binary(i, out),
+        Target::Int4 => int4_to_binary(i32::try_from(i).ok()?, out),
+        Target::Int2 => int2_to_binary(i16::try_from(i).ok()?, out),
+        Target::Oid => out.extend_from_slice(&u32::try_from(i).ok()?.to_be_bytes()),
+        _ => return None,
+    }
+    Some(BINARY)
 }
 
 /// An integer value (exact when it fits i64; `shown` is its decimal text either way).
@@ -1580,6 +1597,33 @@ mod tests {
             ),
             r#"{"10.0.0.0/8"}"#
         );
+    }
+
+    #[test]
+    fn int_bounds_of_each_integer_type() {
+        let enc = |i: i64, t: u32| {
+            let mut out = vec![];
+            encode_param(&P::Int(i), t, &mut out).map(|e| (e, out)).map_err(|e| e.message)
+        };
+        let bin = Encoded::Value(Format::Binary);
+        for (t, lo, hi) in [
+            (oid::INT2, i16::MIN as i64, i16::MAX as i64),
+            (oid::INT4, i32::MIN as i64, i32::MAX as i64),
+            (oid::OID, 0, u32::MAX as i64),
+        ] {
+            for i in [lo, hi] {
+                let (e, out) = enc(i, t).unwrap();
+                assert_eq!(e, bin);
+                assert_eq!(out, i.to_be_bytes()[8 - out.len()..], "{i}");
+            }
+            for i in [lo - 1, hi + 1] {
+                let want = format!("parameter of type {}: {i} is out of range", oid::describe(t));
+                assert_eq!(enc(i, t).unwrap_err(), want);
+            }
+        }
+        for i in [i64::MIN, -1, 0, i64::MAX] {
+            assert_eq!(enc(i, oid::INT8).unwrap(), (bin, i.to_be_bytes().to_vec()));
+        }
     }
 
     #[test]
