@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pyro_codecs::decode::{result_format_with, ColumnDecoder, DecodeOptions};
 use pyro_codecs::encode::{encode_param, Encoded};
-use pyro_codecs::marshal::{parse_params, ParamValue};
+use pyro_codecs::marshal::{parse_params, ParamValue, Params};
 use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
 
@@ -271,8 +271,71 @@ pub(crate) fn encode_params(
     out: &mut Vec<u8>,
     formats: &mut Vec<i16>,
 ) -> Result<u16, ClientError> {
+    if !stmt.types.has_python_dumped() {
+        if let Some(count) = encode_streamed(stmt, params, out, formats) {
+            return Ok(count);
+        }
+    }
+    // Failures (and Python-dumped types, which need every value first) take the path that
+    // parses the whole list before counting and encoding it, so a buffer gets the same
+    // error whichever of its problems the streamed path met first.
     let values = parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
     encode_values(stmt, &values, out, formats)
+}
+
+/// [`encode_params`] for the common case that succeeds: each value is encoded as it is
+/// read, so no list of values is built (a heap allocation per call). `None` on any error.
+fn encode_streamed(
+    stmt: &Statement,
+    params: &[u8],
+    out: &mut Vec<u8>,
+    formats: &mut Vec<i16>,
+) -> Option<u16> {
+    let mut values = Params::new(params).ok()?;
+    if values.len() != stmt.param_types.len() {
+        return None;
+    }
+    out.clear();
+    formats.clear();
+    let custom = stmt.types.has_encoders();
+    for &oid in &stmt.param_types {
+        let value = values.next_value().ok()??;
+        encode_value(&stmt.types, custom, &value, oid, out, formats).ok()?;
+    }
+    values.finish().ok()?;
+    Some(stmt.param_types.len() as u16)
+}
+
+/// Appends one Bind value (length and bytes) and its format code.
+#[inline]
+fn encode_value(
+    types: &TypeRegistry,
+    custom: bool,
+    value: &ParamValue<'_>,
+    oid: u32,
+    out: &mut Vec<u8>,
+    formats: &mut Vec<i16>,
+) -> Result<(), pyro_codecs::EncodeError> {
+    let at = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    let custom = if custom { types.encode(value, oid, out) } else { None };
+    let encoded = match custom {
+        Some(custom) => custom.map_err(|message| pyro_codecs::EncodeError { message }),
+        None => encode_param(value, oid, out),
+    };
+    match encoded? {
+        Encoded::Null => {
+            out.truncate(at);
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            formats.push(1);
+        }
+        Encoded::Value(format) => {
+            let len = (out.len() - at - 4) as i32;
+            out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            formats.push(format as i16);
+        }
+    }
+    Ok(())
 }
 
 /// [`encode_params`] for values already parsed.
@@ -299,28 +362,10 @@ pub(crate) fn encode_values(
     }
     out.clear();
     formats.clear();
+    let custom = stmt.types.has_encoders();
     for (i, (value, &oid)) in values.iter().zip(&stmt.param_types).enumerate() {
-        let at = out.len();
-        out.extend_from_slice(&[0, 0, 0, 0]);
-        let encoded = match stmt.types.encode(value, oid, out) {
-            Some(custom) => custom.map_err(|message| pyro_codecs::EncodeError { message }),
-            None => encode_param(value, oid, out),
-        };
-        match encoded {
-            Ok(Encoded::Null) => {
-                out.truncate(at);
-                out.extend_from_slice(&(-1i32).to_be_bytes());
-                formats.push(1);
-            }
-            Ok(Encoded::Value(format)) => {
-                let len = (out.len() - at - 4) as i32;
-                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
-                formats.push(format as i16);
-            }
-            Err(e) => {
-                return Err(ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message)));
-            }
-        }
+        encode_value(&stmt.types, custom, value, oid, out, formats)
+            .map_err(|e| ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message)))?;
     }
     Ok(values.len() as u16)
 }
