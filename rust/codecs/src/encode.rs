@@ -69,7 +69,41 @@ impl std::error::Error for EncodeError {}
 
 /// Appends the wire bytes of `v` for a parameter of type `type_oid` (no length prefix).
 /// On error nothing is left appended.
+#[inline]
 pub fn encode_param(
+    v: &ParamValue,
+    type_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, EncodeError> {
+    match encode_common(v, type_oid, out) {
+        Some(done) => Ok(done),
+        None => encode_param_any(v, type_oid, out),
+    }
+}
+
+/// The pairings most parameters are (None to anything, str to a text type, int or float
+/// to a type it fits), written without the general dispatch. Each gives exactly what
+/// [`encode`] gives; `None` leaves everything else, and every error, to it.
+#[inline]
+fn encode_common(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Option<Encoded> {
+    match (v, type_oid) {
+        (ParamValue::None, _) => return Some(Encoded::Null),
+        (ParamValue::Str(s), oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::UNKNOWN) => {
+            out.extend_from_slice(s.as_bytes())
+        }
+        (ParamValue::Int(i), oid::INT8) => int8_to_binary(*i, out),
+        (ParamValue::Int(i), oid::INT4) => int4_to_binary(i32::try_from(*i).ok()?, out),
+        (ParamValue::Int(i), oid::INT2) => int2_to_binary(i16::try_from(*i).ok()?, out),
+        (ParamValue::Float(f), oid::FLOAT8) => float8_to_binary(*f, out),
+        (ParamValue::Bool(b), oid::BOOL) => out.push(*b as u8),
+        (ParamValue::Bytes(b), oid::BYTEA) => out.extend_from_slice(b),
+        _ => return None,
+    }
+    Some(Encoded::Value(Format::Binary))
+}
+
+#[inline(never)]
+fn encode_param_any(
     v: &ParamValue,
     type_oid: u32,
     out: &mut Vec<u8>,
