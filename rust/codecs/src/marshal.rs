@@ -159,6 +159,9 @@ impl<'a> Params<'a> {
             return Ok(None);
         }
         self.left -= 1;
+        if let Some(v) = self.r.scalar() {
+            return Ok(Some(v));
+        }
         match self.r.value()? {
             Item::Value(v) => Ok(Some(v)),
             Item::Ellipsis => err("Ellipsis is not a supported parameter type"),
@@ -284,17 +287,50 @@ impl<'a> Reader<'a> {
     #[inline]
     fn str_of(&mut self, n: usize) -> Result<&'a str, ParamError> {
         let bytes = self.take(n)?;
-        if bytes.is_ascii() {
-            // SAFETY: every ASCII byte sequence is valid UTF-8. Parameters are mostly ASCII,
-            // and this check costs a fraction of `from_utf8`'s; anything else is still fully
-            // validated below.
-            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        if let Some(s) = ascii(bytes) {
+            return Ok(s);
         }
         // marshal writes str with `surrogatepass`, so a lone surrogate arrives as an
         // encoded surrogate, which is not UTF-8 and is rejected here.
         std::str::from_utf8(bytes).map_err(|_| ParamError {
             message: "str parameter is not valid Unicode (lone surrogate?)".to_string(),
         })
+    }
+
+    /// The scalars most parameters are (None, bool, int, float, ASCII str), read as
+    /// [`Self::value`] reads them but without its general machinery. `None`, with nothing
+    /// consumed, for anything else, including everything that is an error there.
+    #[inline]
+    fn scalar(&mut self) -> Option<ParamValue<'a>> {
+        let (&code, rest) = self.buf.get(self.pos..)?.split_first()?;
+        if self.nodes_left == 0 {
+            return None;
+        }
+        let (v, used) = match code {
+            TYPE_NONE => (ParamValue::None, 0),
+            TYPE_TRUE => (ParamValue::Bool(true), 0),
+            TYPE_FALSE => (ParamValue::Bool(false), 0),
+            TYPE_INT => {
+                let b = rest.first_chunk::<4>()?;
+                (ParamValue::Int(i32::from_le_bytes(*b) as i64), 4)
+            }
+            TYPE_BINARY_FLOAT => {
+                let b = rest.first_chunk::<8>()?;
+                (ParamValue::Float(f64::from_le_bytes(*b)), 8)
+            }
+            TYPE_UNICODE | TYPE_INTERNED | TYPE_ASCII | TYPE_ASCII_INTERNED => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (ParamValue::Str(ascii(rest.get(4..)?.get(..n)?)?), 4 + n)
+            }
+            TYPE_SHORT_ASCII | TYPE_SHORT_ASCII_INTERNED => {
+                let n = *rest.first()? as usize;
+                (ParamValue::Str(ascii(rest.get(1..)?.get(..n)?)?), 1 + n)
+            }
+            _ => return None,
+        };
+        self.pos += 1 + used;
+        self.nodes_left -= 1;
+        Some(v)
     }
 
     fn value(&mut self) -> Result<Item<'a>, ParamError> {
@@ -451,6 +487,10 @@ impl<'a> Reader<'a> {
         // `n` was checked against the bytes left, each item needs at least one.
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
+            if let Some(v) = self.scalar() {
+                items.push(v);
+                continue;
+            }
             match self.value()? {
                 Item::Value(v) => items.push(v),
                 Item::Ellipsis => return err("Ellipsis is not a supported parameter type"),
@@ -560,6 +600,19 @@ impl<'a> Reader<'a> {
                 value
             }
         }
+    }
+}
+
+/// `bytes` as a str when they are all ASCII. Parameters mostly are, and this check costs a
+/// fraction of `from_utf8`'s; anything else must go through `from_utf8`.
+#[inline]
+fn ascii(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every ASCII byte sequence is valid UTF-8 (tested by
+        // `str_bytes_are_validated_past_an_ascii_prefix`).
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        None
     }
 }
 
@@ -733,6 +786,58 @@ mod tests {
         let mixed = format!("{ascii}é{ascii}😀");
         assert_eq!(parse_params(&one(mixed.as_bytes())).unwrap(), vec![ParamValue::Str(&mixed)]);
         assert_eq!(parse_params(&one(ascii.as_bytes())).unwrap(), vec![ParamValue::Str(ascii)]);
+    }
+
+    #[test]
+    fn scalar_shortcut_reads_what_value_reads() {
+        let reader = |buf| Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: 10,
+        };
+        let mut buffers: Vec<Vec<u8>> = Vec::new();
+        for version in [2, 3, 4] {
+            let exprs = r#"[None, True, False, 0, -1, 2**31-1, -2**31, 2**31, 2**62, 1.5, -0.0, float("nan"),
+                "", "a", "é", "ascii text", "x"*300, sys.intern("interned"), b"bytes", [1], (2,), 1j]"#;
+            let listed = python_bytes(&format!(
+                "b''.join(len(b).to_bytes(4, 'little') + b for b in (marshal.dumps(v, {version}) for v in {exprs}))"
+            ));
+            let mut rest = &listed[..];
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let (one, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
+                buffers.push(one.to_vec());
+                rest = tail;
+            }
+        }
+        buffers.push(vec![TYPE_UNICODE, 0xff, 0xff, 0xff, 0xff]);
+        buffers.push(vec![TYPE_SHORT_ASCII, 2, b'a', 0x80]);
+        buffers.push(vec![TYPE_ASCII, 1, 0, 0, 0, 0xc3]);
+        let mut shortcuts = 0;
+        for buf in &buffers {
+            for cut in 0..=buf.len() {
+                let buf = &buf[..cut];
+                let mut fast = reader(buf);
+                match fast.scalar() {
+                    None => assert_eq!(fast.pos, 0),
+                    Some(v) => {
+                        shortcuts += 1;
+                        let mut slow = reader(buf);
+                        match slow.value() {
+                            Ok(Item::Value(w)) => assert_eq!(format!("{v:?}"), format!("{w:?}"), "{buf:?}"),
+                            _ => panic!("{buf:?}: the shortcut read {v:?}"),
+                        }
+                        assert_eq!((fast.pos, fast.nodes_left), (slow.pos, slow.nodes_left));
+                    }
+                }
+            }
+            let mut spent = reader(buf);
+            spent.nodes_left = 0;
+            assert!(spent.scalar().is_none());
+        }
+        assert!(shortcuts >= 16, "{shortcuts}");
     }
 
     #[test]
