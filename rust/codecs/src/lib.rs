@@ -48,5 +48,5 @@ pub enum Format {
 
 pub use decode::{result_format_for, ColumnDecoder, DecodeError, DecodeOptions};
 pub use encode::{encode_param, EncodeError, Encoded};
-pub use marshal::{parse_params, ParamError, ParamValue, Tag};
+pub use marshal::{parse_params, ParamError, ParamValue, Params, Scalar, Tag};
 pub use pickle::PickleWriter;

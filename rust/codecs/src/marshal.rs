@@ -36,6 +36,32 @@ pub enum ParamValue<'a> {
     Tagged(Tag, Vec<ParamValue<'a>>),
 }
 
+/// The parameter values that own nothing, which most parameters are: read by
+/// [`Params::next_scalar`] and encoded without a [`ParamValue`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> From<Scalar<'a>> for ParamValue<'a> {
+    #[inline]
+    fn from(s: Scalar<'a>) -> Self {
+        match s {
+            Scalar::None => ParamValue::None,
+            Scalar::Bool(b) => ParamValue::Bool(b),
+            Scalar::Int(i) => ParamValue::Int(i),
+            Scalar::Float(f) => ParamValue::Float(f),
+            Scalar::Str(s) => ParamValue::Str(s),
+            Scalar::Bytes(b) => ParamValue::Bytes(b),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tag {
     /// `[str]`: `str(Decimal)`, e.g. `1.5E+3`, `NaN`, `-Infinity`.
@@ -129,6 +155,7 @@ pub struct Params<'a> {
 
 impl<'a> Params<'a> {
     /// Reads the outer tuple or list's header.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Result<Self, ParamError> {
         let mut r = Reader {
             buf,
@@ -138,8 +165,12 @@ impl<'a> Params<'a> {
             depth: 0,
             nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
         };
-        let len = r.top()?;
-        r.enter()?;
+        let len = match r.plain_top() {
+            Some(len) => len,
+            None => r.top()?,
+        };
+        // The items are one level down (cannot fail at this depth).
+        r.depth = 1;
         Ok(Params { r, len, left: len })
     }
 
@@ -160,7 +191,7 @@ impl<'a> Params<'a> {
         }
         self.left -= 1;
         if let Some(v) = self.r.scalar() {
-            return Ok(Some(v));
+            return Ok(Some(v.into()));
         }
         match self.r.value()? {
             Item::Value(v) => Ok(Some(v)),
@@ -168,8 +199,21 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The next parameter when it is a [`Scalar`] that reads without error; otherwise
+    /// `None`, with nothing consumed: [`Params::next_value`] reads it (or reports it).
+    #[inline(always)]
+    pub fn next_scalar(&mut self) -> Option<Scalar<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        let v = self.r.scalar()?;
+        self.left -= 1;
+        Some(v)
+    }
+
     /// Checks that nothing follows the parameters (call after the last one was read).
-    pub fn finish(self) -> Result<(), ParamError> {
+    #[inline]
+    pub fn finish(&self) -> Result<(), ParamError> {
         debug_assert_eq!(self.left, 0);
         if self.r.pos != self.r.buf.len() {
             return err(format!(
@@ -297,34 +341,38 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The scalars most parameters are (None, bool, int, float, ASCII str), read as
+    /// The scalars most parameters are (None, bool, int, float, ASCII str, bytes), read as
     /// [`Self::value`] reads them but without its general machinery. `None`, with nothing
     /// consumed, for anything else, including everything that is an error there.
-    #[inline]
-    fn scalar(&mut self) -> Option<ParamValue<'a>> {
+    #[inline(always)]
+    fn scalar(&mut self) -> Option<Scalar<'a>> {
         let (&code, rest) = self.buf.get(self.pos..)?.split_first()?;
         if self.nodes_left == 0 {
             return None;
         }
         let (v, used) = match code {
-            TYPE_NONE => (ParamValue::None, 0),
-            TYPE_TRUE => (ParamValue::Bool(true), 0),
-            TYPE_FALSE => (ParamValue::Bool(false), 0),
+            TYPE_NONE => (Scalar::None, 0),
+            TYPE_TRUE => (Scalar::Bool(true), 0),
+            TYPE_FALSE => (Scalar::Bool(false), 0),
             TYPE_INT => {
                 let b = rest.first_chunk::<4>()?;
-                (ParamValue::Int(i32::from_le_bytes(*b) as i64), 4)
+                (Scalar::Int(i32::from_le_bytes(*b) as i64), 4)
             }
             TYPE_BINARY_FLOAT => {
                 let b = rest.first_chunk::<8>()?;
-                (ParamValue::Float(f64::from_le_bytes(*b)), 8)
+                (Scalar::Float(f64::from_le_bytes(*b)), 8)
             }
             TYPE_UNICODE | TYPE_INTERNED | TYPE_ASCII | TYPE_ASCII_INTERNED => {
                 let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
-                (ParamValue::Str(ascii(rest.get(4..)?.get(..n)?)?), 4 + n)
+                (Scalar::Str(ascii(rest.get(4..)?.get(..n)?)?), 4 + n)
+            }
+            TYPE_STRING => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (Scalar::Bytes(rest.get(4..)?.get(..n)?), 4 + n)
             }
             TYPE_SHORT_ASCII | TYPE_SHORT_ASCII_INTERNED => {
                 let n = *rest.first()? as usize;
-                (ParamValue::Str(ascii(rest.get(1..)?.get(..n)?)?), 1 + n)
+                (Scalar::Str(ascii(rest.get(1..)?.get(..n)?)?), 1 + n)
             }
             _ => return None,
         };
@@ -356,6 +404,7 @@ impl<'a> Reader<'a> {
 
     /// The outer tuple or list's header: its item count. The items are parameters (never
     /// a tag marker).
+    #[cold]
     fn top(&mut self) -> Result<usize, ParamError> {
         let code = self.byte()?;
         if code & FLAG_REF != 0 {
@@ -373,6 +422,27 @@ impl<'a> Reader<'a> {
                 err(format!("parameters must be a tuple or a list, not {name}"))
             }
         }
+    }
+
+    /// [`Self::top`] for the headers Python writes for a parameter tuple or list (no
+    /// back-reference flag, a valid count); `None`, with nothing consumed, for anything
+    /// else.
+    #[inline]
+    fn plain_top(&mut self) -> Option<usize> {
+        let (&code, rest) = self.buf.split_first()?;
+        let (n, used) = match code {
+            TYPE_TUPLE | TYPE_LIST => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (n, 4)
+            }
+            TYPE_SMALL_TUPLE => (*rest.first()? as usize, 1),
+            _ => return None,
+        };
+        if n > rest.len() - used {
+            return None;
+        }
+        self.pos = 1 + used;
+        Some(n)
     }
 
     fn body(&mut self, code: u8) -> Result<Item<'a>, ParamError> {
@@ -488,7 +558,7 @@ impl<'a> Reader<'a> {
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
             if let Some(v) = self.scalar() {
-                items.push(v);
+                items.push(v.into());
                 continue;
             }
             match self.value()? {
@@ -784,8 +854,14 @@ mod tests {
             }
         }
         let mixed = format!("{ascii}é{ascii}😀");
-        assert_eq!(parse_params(&one(mixed.as_bytes())).unwrap(), vec![ParamValue::Str(&mixed)]);
-        assert_eq!(parse_params(&one(ascii.as_bytes())).unwrap(), vec![ParamValue::Str(ascii)]);
+        assert_eq!(
+            parse_params(&one(mixed.as_bytes())).unwrap(),
+            vec![ParamValue::Str(&mixed)]
+        );
+        assert_eq!(
+            parse_params(&one(ascii.as_bytes())).unwrap(),
+            vec![ParamValue::Str(ascii)]
+        );
     }
 
     #[test]
@@ -823,10 +899,13 @@ mod tests {
                 match fast.scalar() {
                     None => assert_eq!(fast.pos, 0),
                     Some(v) => {
+                        let v = ParamValue::from(v);
                         shortcuts += 1;
                         let mut slow = reader(buf);
                         match slow.value() {
-                            Ok(Item::Value(w)) => assert_eq!(format!("{v:?}"), format!("{w:?}"), "{buf:?}"),
+                            Ok(Item::Value(w)) => {
+                                assert_eq!(format!("{v:?}"), format!("{w:?}"), "{buf:?}")
+                            }
                             _ => panic!("{buf:?}: the shortcut read {v:?}"),
                         }
                         assert_eq!((fast.pos, fast.nodes_left), (slow.pos, slow.nodes_left));
@@ -838,6 +917,53 @@ mod tests {
             assert!(spent.scalar().is_none());
         }
         assert!(shortcuts >= 16, "{shortcuts}");
+    }
+
+    #[test]
+    fn plain_header_shortcut_reads_what_top_reads() {
+        let reader = |buf| Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: 10,
+        };
+        let mut headers: Vec<Vec<u8>> = ["(1, 'a')", "[1, 'a']", "()", "[]", "tuple(range(300))"]
+            .iter()
+            .flat_map(|e| [2, 4].map(|v| python_bytes(&format!("marshal.dumps({e}, {v})"))))
+            .collect();
+        for code in [
+            TYPE_TUPLE,
+            TYPE_LIST,
+            TYPE_TUPLE | FLAG_REF,
+            TYPE_SMALL_TUPLE | FLAG_REF,
+        ] {
+            for n in [-1i32, 0, 1, 2, 3, i32::MAX] {
+                let mut h = vec![code];
+                h.extend_from_slice(&n.to_le_bytes());
+                h.extend_from_slice(b"NN");
+                headers.push(h);
+            }
+        }
+        headers.push(vec![TYPE_SMALL_TUPLE, 3, TYPE_NONE]);
+        let mut shortcuts = 0;
+        for h in &headers {
+            for cut in 0..=h.len() {
+                let buf = &h[..cut];
+                let mut fast = reader(buf);
+                match fast.plain_top() {
+                    None => assert_eq!(fast.pos, 0),
+                    Some(n) => {
+                        shortcuts += 1;
+                        let mut slow = reader(buf);
+                        assert_eq!(slow.top().ok(), Some(n), "{buf:?}");
+                        assert_eq!((fast.pos, fast.refs.len()), (slow.pos, slow.refs.len()));
+                    }
+                }
+            }
+        }
+        assert!(shortcuts > 20, "{shortcuts}");
     }
 
     #[test]
