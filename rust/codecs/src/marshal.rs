@@ -1,5 +1,6 @@
-//! Parameters from Python: the buffer is `marshal.dumps(params, 4)` (CPython 3.10–3.14 all
-//! write the same version-4 format), parsed into values that borrow from the buffer.
+//! Parameters from Python: the buffer is `marshal.dumps(params, 2)` (the Python layer's
+//! choice: no back-references; versions 3 and 4, which CPython 3.10–3.14 all write alike,
+//! parse too), read into values that borrow from the buffer.
 //!
 //! Types that marshal cannot carry (Decimal, date, UUID, …) arrive from the Python layer as
 //! *tagged tuples* whose first item is `Ellipsis`, which no real parameter tuple starts
