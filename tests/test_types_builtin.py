@@ -277,6 +277,18 @@ def test_money_text_follows_lc_monetary_digits(conn: Conn) -> None:
     assert conn.exec_first("SELECT sum(x) FROM (VALUES (1.5::money), (2.25::money)) v(x)")[0] == Decimal("3.75")
 
 
+def test_lone_surrogate_str_parameter_is_an_encode_error(conn: Conn) -> None:
+    # marshal writes it as an encoded surrogate, which is not UTF-8: refused before
+    # anything is sent, whether it stands alone, after ASCII text or beside other values.
+    stmt = conn.prepare("SELECT $1::text, $2::int4, $3::varchar")
+    for value in ("\ud800", "abcdefghijklmnopq\udfff", "é\ud800x"):
+        for sql, params in (("SELECT $1::text", (value,)), (stmt, ("ok", 1, value)), (stmt, (value, 1, "ok"))):
+            with pytest.raises(EncodeError, match="not valid Unicode"):
+                conn.exec_first(sql, params)
+    assert conn.exec_first(stmt, ("a", 2, "b")) == ("a", 2, "b")
+    assert conn.exec_first("SELECT $1::text", ("é😀",)) == ("é😀",)
+
+
 def test_bit_parameters(conn: Conn) -> None:
     assert conn.exec_first("SELECT $1::bit(4), $2::varbit", ("1010", "1")) == ("1010", "1")
     assert conn.exec_first("SELECT $1::varbit(8)", ("",))[0] == ""

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use pyro_codecs::decode::{result_format_with, ColumnDecoder, DecodeOptions};
-use pyro_codecs::encode::{encode_param, Encoded};
-use pyro_codecs::marshal::{parse_params, ParamValue};
+use pyro_codecs::encode::{encode_param, encode_scalar, Encoded};
+use pyro_codecs::marshal::{parse_params, ParamValue, Params};
 use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
 use pyro_protocol::frontend;
@@ -276,8 +276,81 @@ pub(crate) fn encode_params(
     out: &mut Vec<u8>,
     formats: &mut Vec<i16>,
 ) -> Result<u16, ClientError> {
+    if !stmt.types.has_python_dumped() {
+        if let Some(count) = encode_streamed(stmt, params, out, formats) {
+            return Ok(count);
+        }
+    }
+    // Failures (and Python-dumped types, which need every value first) take the path that
+    // parses the whole list before counting and encoding it, so a buffer gets the same
+    // error whichever of its problems the streamed path met first.
     let values = parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
     encode_values(stmt, &values, out, formats)
+}
+
+/// [`encode_params`] for the common case that succeeds: each value is encoded as it is
+/// read, so no list of values is built (a heap allocation per call), and the common
+/// scalars never become a [`ParamValue`]. `None` on any error.
+fn encode_streamed(
+    stmt: &Statement,
+    params: &[u8],
+    out: &mut Vec<u8>,
+    formats: &mut Vec<i16>,
+) -> Option<u16> {
+    let mut values = Params::new(params).ok()?;
+    if values.len() != stmt.param_types.len() {
+        return None;
+    }
+    out.clear();
+    formats.clear();
+    let custom = stmt.types.has_encoders();
+    for &oid in &stmt.param_types {
+        let at = out.len();
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        let encoded = match values.next_scalar() {
+            Some(s) => match if custom { None } else { encode_scalar(s, oid, out) } {
+                Some(encoded) => encoded,
+                None => encode_one(&stmt.types, custom, &s.into(), oid, out).ok()?,
+            },
+            None => encode_one(&stmt.types, custom, &values.next_value().ok()??, oid, out).ok()?,
+        };
+        close_value(at, encoded, out, formats);
+    }
+    values.finish().ok()?;
+    Some(stmt.param_types.len() as u16)
+}
+
+/// The bytes of one Bind value, by the registry's encoder when it has one for the type.
+#[inline(never)]
+fn encode_one(
+    types: &TypeRegistry,
+    custom: bool,
+    value: &ParamValue<'_>,
+    oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, pyro_codecs::EncodeError> {
+    match if custom { types.encode(value, oid, out) } else { None } {
+        Some(custom) => custom.map_err(|message| pyro_codecs::EncodeError { message }),
+        None => encode_param(value, oid, out),
+    }
+}
+
+/// Fills in the length of the value started at `at` (a 4-byte placeholder) and records
+/// its format.
+#[inline]
+fn close_value(at: usize, encoded: Encoded, out: &mut Vec<u8>, formats: &mut Vec<i16>) {
+    match encoded {
+        Encoded::Null => {
+            out.truncate(at);
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            formats.push(1);
+        }
+        Encoded::Value(format) => {
+            let len = (out.len() - at - 4) as i32;
+            out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            formats.push(format as i16);
+        }
+    }
 }
 
 /// [`encode_params`] for values already parsed.
@@ -304,28 +377,13 @@ pub(crate) fn encode_values(
     }
     out.clear();
     formats.clear();
+    let custom = stmt.types.has_encoders();
     for (i, (value, &oid)) in values.iter().zip(&stmt.param_types).enumerate() {
         let at = out.len();
         out.extend_from_slice(&[0, 0, 0, 0]);
-        let encoded = match stmt.types.encode(value, oid, out) {
-            Some(custom) => custom.map_err(|message| pyro_codecs::EncodeError { message }),
-            None => encode_param(value, oid, out),
-        };
-        match encoded {
-            Ok(Encoded::Null) => {
-                out.truncate(at);
-                out.extend_from_slice(&(-1i32).to_be_bytes());
-                formats.push(1);
-            }
-            Ok(Encoded::Value(format)) => {
-                let len = (out.len() - at - 4) as i32;
-                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
-                formats.push(format as i16);
-            }
-            Err(e) => {
-                return Err(ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message)));
-            }
-        }
+        let encoded = encode_one(&stmt.types, custom, value, oid, out)
+            .map_err(|e| ClientError::Encode(format!("parameter ${}: {}", i + 1, e.message)))?;
+        close_value(at, encoded, out, formats);
     }
     Ok(values.len() as u16)
 }
@@ -334,6 +392,79 @@ pub(crate) fn encode_values(
 mod tests {
     use super::*;
     use pyro_codecs::registry::TypeKind;
+
+    /// A statement taking parameters of these types, with the registry `types`.
+    fn statement(param_types: &[u32], types: TypeRegistry) -> Statement {
+        let opts = DecodeOptions { types: Arc::new(types), ..Default::default() };
+        let partial = Partial { name: "s".into(), param_types: param_types.to_vec(), ..Default::default() };
+        partial.finish("SELECT".into(), &opts)
+    }
+
+    #[test]
+    fn streamed_encoding_matches_parsing_everything_first() {
+        use pyro_codecs::oid;
+        // Marshal (version 2) items, by hand: what Python writes, and some it would not.
+        let u = |s: &[u8]| [&[b'u'][..], &(s.len() as i32).to_le_bytes(), s].concat();
+        let items: Vec<Vec<u8>> = vec![
+            b"N".to_vec(),
+            b"T".to_vec(),
+            [&b"i"[..], &7i32.to_le_bytes()].concat(),
+            [&b"i"[..], &(-40000i32).to_le_bytes()].concat(),
+            [&b"g"[..], &1.5f64.to_le_bytes()].concat(),
+            u(b"text"),
+            u("é".as_bytes()),
+            u(b"\xed\xa0\x80"),
+            u(b"2024-02-29"),
+            [&b"s"[..], &2i32.to_le_bytes(), b"\x00\x01"].concat(),
+            [&b"["[..], &1i32.to_le_bytes(), b"N"].concat(),
+            [&b"<"[..], &0i32.to_le_bytes()].concat(),
+            [&b"l"[..], &1i32.to_le_bytes(), &5u16.to_le_bytes()].concat(),
+        ];
+        let mut buffers: Vec<Vec<u8>> = vec![vec![], b"N".to_vec(), b")\x00".to_vec()];
+        for a in &items {
+            buffers.push([&b")\x01"[..], a].concat());
+            for b in &items {
+                let pair = [&b"(\x02\x00\x00\x00"[..], a, b].concat();
+                buffers.push([&pair[..], b"N"].concat());
+                buffers.push(pair[..pair.len() - 1].to_vec());
+                buffers.push(pair);
+            }
+        }
+        let mut registered = TypeRegistry::default();
+        registered.register(70001, 70002, "mood", pyro_codecs::registry::TypeKind::Enum);
+        let mut dumped = TypeRegistry::default();
+        dumped.add_python_dumped(oid::JSON, 0);
+        let (mut compared, mut encoded) = (0, 0);
+        for types in [TypeRegistry::default(), registered, dumped] {
+            for param_types in [
+                &[][..],
+                &[oid::INT4],
+                &[oid::INT4, oid::TEXT],
+                &[oid::INT2, oid::VARCHAR],
+                &[oid::FLOAT8, oid::INT8],
+                &[oid::DATE, oid::BYTEA],
+                &[oid::BOOL, 70001],
+                &[oid::NUMERIC, oid::JSON],
+            ] {
+                let stmt = statement(param_types, types.clone());
+                for buf in &buffers {
+                    let (mut out, mut formats) = (vec![9], vec![9]);
+                    let got = encode_params(&stmt, buf, &mut out, &mut formats);
+                    let (mut want_out, mut want_formats) = (vec![9], vec![9]);
+                    let want = parse_params(buf)
+                        .map_err(|e| ClientError::Encode(e.message))
+                        .and_then(|v| encode_values(&stmt, &v, &mut want_out, &mut want_formats));
+                    assert_eq!(got, want, "{param_types:?} {buf:?}");
+                    if got.is_ok() {
+                        assert_eq!((out, formats), (want_out, want_formats), "{param_types:?} {buf:?}");
+                        encoded += 1;
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(encoded > 100 && compared - encoded > 1000, "{encoded} of {compared}");
+    }
 
     #[test]
     fn foreign_types_leave_out_builtin_registered_and_record_types() {

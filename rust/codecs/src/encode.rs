@@ -33,7 +33,7 @@
 use std::fmt;
 
 use crate::json::json_from_param;
-use crate::marshal::{ParamValue, Tag};
+use crate::marshal::{ParamValue, Scalar, Tag};
 use crate::money;
 use crate::numeric::{
     decimal_to_integer, digits15_to_decimal, numeric_to_binary, parse_decimal, ParsedDecimal,
@@ -69,7 +69,57 @@ impl std::error::Error for EncodeError {}
 
 /// Appends the wire bytes of `v` for a parameter of type `type_oid` (no length prefix).
 /// On error nothing is left appended.
+#[inline]
 pub fn encode_param(
+    v: &ParamValue,
+    type_oid: u32,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, EncodeError> {
+    match encode_common(v, type_oid, out) {
+        Some(done) => Ok(done),
+        None => encode_param_any(v, type_oid, out),
+    }
+}
+
+/// The pairings most parameters are, written without the general dispatch.
+#[inline]
+fn encode_common(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Option<Encoded> {
+    let scalar = match *v {
+        ParamValue::None => Scalar::None,
+        ParamValue::Bool(b) => Scalar::Bool(b),
+        ParamValue::Int(i) => Scalar::Int(i),
+        ParamValue::Float(f) => Scalar::Float(f),
+        ParamValue::Str(s) => Scalar::Str(s),
+        ParamValue::Bytes(b) => Scalar::Bytes(b),
+        _ => return None,
+    };
+    encode_scalar(scalar, type_oid, out)
+}
+
+/// [`encode_param`] of a scalar, for the pairings most parameters are (None to anything;
+/// str to a text type; int, float, bool, bytes to their own types), written without the
+/// general dispatch. Each gives exactly what [`encode_param`] gives; `None`, with nothing
+/// appended, leaves everything else, and every error, to it.
+#[inline(always)]
+pub fn encode_scalar(v: Scalar, type_oid: u32, out: &mut Vec<u8>) -> Option<Encoded> {
+    match (v, type_oid) {
+        (Scalar::None, _) => return Some(Encoded::Null),
+        (Scalar::Str(s), oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::UNKNOWN) => {
+            out.extend_from_slice(s.as_bytes())
+        }
+        (Scalar::Int(i), oid::INT8) => int8_to_binary(i, out),
+        (Scalar::Int(i), oid::INT4) => int4_to_binary(i32::try_from(i).ok()?, out),
+        (Scalar::Int(i), oid::INT2) => int2_to_binary(i16::try_from(i).ok()?, out),
+        (Scalar::Float(f), oid::FLOAT8) => float8_to_binary(f, out),
+        (Scalar::Bool(b), oid::BOOL) => out.push(b as u8),
+        (Scalar::Bytes(b), oid::BYTEA) => out.extend_from_slice(b),
+        _ => return None,
+    }
+    Some(Encoded::Value(Format::Binary))
+}
+
+#[inline(never)]
+fn encode_param_any(
     v: &ParamValue,
     type_oid: u32,
     out: &mut Vec<u8>,
@@ -259,7 +309,10 @@ fn encode(v: &ParamValue, type_oid: u32, out: &mut Vec<u8>) -> Result<Encoded, S
             Target::Other => text(out, if *b { "true" } else { "false" }, Format::Text),
             _ => Err(mismatch(v, type_oid)),
         },
-        ParamValue::Int(i) => int_param(*i as i128, &i.to_string(), v, target, type_oid, out),
+        ParamValue::Int(i) => match int_binary(*i, target, out) {
+            Some(done) => done,
+            None => int_param(*i as i128, &i.to_string(), v, target, type_oid, out),
+        },
         ParamValue::BigInt { negative, digits15 } => {
             let digits = digits15_to_decimal(digits15);
             let shown = if *negative {
@@ -376,6 +429,20 @@ pub(crate) fn float4_to_binary(v: f32, out: &mut Vec<u8>) {
 
 pub(crate) fn float8_to_binary(v: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(&v.to_be_bytes());
+}
+
+/// An `int` bound to an integer type it fits, the common case: no decimal text needed.
+/// `None` leaves everything else (and every error) to [`int_param`].
+#[inline]
+fn int_binary(i: i64, target: Target, out: &mut Vec<u8>) -> Option<Result<Encoded, String>> {
+    match target {
+        Target::Int8 => int8_to_binary(i, out),
+        Target::Int4 => int4_to_binary(i32::try_from(i).ok()?, out),
+        Target::Int2 => int2_to_binary(i16::try_from(i).ok()?, out),
+        Target::Oid => out.extend_from_slice(&u32::try_from(i).ok()?.to_be_bytes()),
+        _ => return None,
+    }
+    Some(BINARY)
 }
 
 /// An integer value (exact when it fits i64; `shown` is its decimal text either way).
@@ -1580,6 +1647,82 @@ mod tests {
             ),
             r#"{"10.0.0.0/8"}"#
         );
+    }
+
+    #[test]
+    fn scalar_shortcut_encodes_as_the_general_path() {
+        use crate::marshal::Scalar as S;
+        let scalars = [
+            S::None,
+            S::Bool(true),
+            S::Bool(false),
+            S::Int(0),
+            S::Int(-1),
+            S::Int(i16::MAX as i64 + 1),
+            S::Int(i32::MIN as i64 - 1),
+            S::Int(i64::MAX),
+            S::Float(1.5),
+            S::Float(f64::NAN),
+            S::Float(-0.0),
+            S::Str(""),
+            S::Str("é1"),
+            S::Str("2024-01-01"),
+            S::Bytes(b""),
+            S::Bytes(b"\x00\xff"),
+        ];
+        let mut oids: Vec<u32> = (0..4000).filter(|&t| oid::builtin(t).is_some()).collect();
+        oids.extend([0, 90001]);
+        let mut shortcuts = 0;
+        for s in scalars {
+            for &t in &oids {
+                let mut fast = vec![7];
+                let Some(e) = encode_scalar(s, t, &mut fast) else {
+                    assert_eq!(fast, [7], "{s:?} {t}");
+                    continue;
+                };
+                shortcuts += 1;
+                let mut slow = vec![7];
+                assert_eq!(
+                    encode_param_any(&s.into(), t, &mut slow),
+                    Ok(e),
+                    "{s:?} {t}"
+                );
+                assert_eq!(fast, slow, "{s:?} {t}");
+            }
+        }
+        assert!(shortcuts > oids.len(), "{shortcuts}");
+    }
+
+    #[test]
+    fn int_bounds_of_each_integer_type() {
+        let enc = |i: i64, t: u32| {
+            let mut out = vec![];
+            encode_param(&P::Int(i), t, &mut out)
+                .map(|e| (e, out))
+                .map_err(|e| e.message)
+        };
+        let bin = Encoded::Value(Format::Binary);
+        for (t, lo, hi) in [
+            (oid::INT2, i16::MIN as i64, i16::MAX as i64),
+            (oid::INT4, i32::MIN as i64, i32::MAX as i64),
+            (oid::OID, 0, u32::MAX as i64),
+        ] {
+            for i in [lo, hi] {
+                let (e, out) = enc(i, t).unwrap();
+                assert_eq!(e, bin);
+                assert_eq!(out, i.to_be_bytes()[8 - out.len()..], "{i}");
+            }
+            for i in [lo - 1, hi + 1] {
+                let want = format!(
+                    "parameter of type {}: {i} is out of range",
+                    oid::describe(t)
+                );
+                assert_eq!(enc(i, t).unwrap_err(), want);
+            }
+        }
+        for i in [i64::MIN, -1, 0, i64::MAX] {
+            assert_eq!(enc(i, oid::INT8).unwrap(), (bin, i.to_be_bytes().to_vec()));
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   [`pickle::PickleWriter`]. Python turns the whole result into objects with one
 //!   `pickle.loads`. Server bytes only ever land inside length-prefixed pickle payloads
 //!   (strings, bytes), so no server value can be interpreted as an opcode.
-//! * **Parameters in**: Python sends `marshal.dumps(params, 4)`; [`marshal::parse_params`]
+//! * **Parameters in**: Python sends `marshal.dumps(params, 2)`; [`marshal::parse_params`]
 //!   turns it into borrowed [`marshal::ParamValue`]s and [`encode::encode_param`] encodes each
 //!   one for the parameter type the *server* reported, so an `int` bound to `numeric` or a
 //!   `str` bound to `date` just works.
@@ -48,5 +48,5 @@ pub enum Format {
 
 pub use decode::{result_format_for, ColumnDecoder, DecodeError, DecodeOptions};
 pub use encode::{encode_param, EncodeError, Encoded};
-pub use marshal::{parse_params, ParamError, ParamValue, Tag};
+pub use marshal::{parse_params, ParamError, ParamValue, Params, Scalar, Tag};
 pub use pickle::PickleWriter;

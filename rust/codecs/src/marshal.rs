@@ -1,5 +1,6 @@
-//! Parameters from Python: the buffer is `marshal.dumps(params, 4)` (CPython 3.10–3.14 all
-//! write the same version-4 format), parsed into values that borrow from the buffer.
+//! Parameters from Python: the buffer is `marshal.dumps(params, 2)` (the Python layer's
+//! choice: no back-references; versions 3 and 4, which CPython 3.10–3.14 all write alike,
+//! parse too), read into values that borrow from the buffer.
 //!
 //! Types that marshal cannot carry (Decimal, date, UUID, …) arrive from the Python layer as
 //! *tagged tuples* whose first item is `Ellipsis`, which no real parameter tuple starts
@@ -34,6 +35,32 @@ pub enum ParamValue<'a> {
     Dict(Vec<(ParamValue<'a>, ParamValue<'a>)>),
     /// A tagged tuple; the values are the items after the tag name.
     Tagged(Tag, Vec<ParamValue<'a>>),
+}
+
+/// The parameter values that own nothing, which most parameters are: read by
+/// [`Params::next_scalar`] and encoded without a [`ParamValue`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> From<Scalar<'a>> for ParamValue<'a> {
+    #[inline]
+    fn from(s: Scalar<'a>) -> Self {
+        match s {
+            Scalar::None => ParamValue::None,
+            Scalar::Bool(b) => ParamValue::Bool(b),
+            Scalar::Int(i) => ParamValue::Int(i),
+            Scalar::Float(f) => ParamValue::Float(f),
+            Scalar::Str(s) => ParamValue::Str(s),
+            Scalar::Bytes(b) => ParamValue::Bytes(b),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +127,7 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
+#[cold]
 fn err<T>(message: impl Into<String>) -> Result<T, ParamError> {
     Err(ParamError {
         message: message.into(),
@@ -108,21 +136,12 @@ fn err<T>(message: impl Into<String>) -> Result<T, ParamError> {
 
 /// Parses the parameter buffer; the top level must be a tuple or a list.
 pub fn parse_params(buf: &[u8]) -> Result<Vec<ParamValue<'_>>, ParamError> {
-    let mut r = Reader {
-        buf,
-        pos: 0,
-        refs: Vec::new(),
-        replaying: 0,
-        depth: 0,
-        nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
-    };
-    let items = r.top()?;
-    if r.pos != buf.len() {
-        return err(format!(
-            "bad marshal data: {} bytes after the parameters",
-            buf.len() - r.pos
-        ));
+    let mut params = Params::new(buf)?;
+    let mut items = Vec::with_capacity(params.len());
+    while let Some(v) = params.next_value()? {
+        items.push(v);
     }
+    params.finish()?;
     Ok(items)
 }
 
@@ -166,6 +185,87 @@ fn call_u32(buf: &[u8]) -> Option<(u32, &[u8])> {
             Some((u32::try_from(v).ok()?, &rest[2 * n as usize..]))
         }
         _ => None,
+    }
+}
+
+/// The parameters of a buffer one at a time, for callers that consume each as it is read
+/// and so need no list of them. Reading every item and then [`Params::finish`] accepts
+/// and rejects exactly what [`parse_params`] does, with the same errors in the same order.
+pub struct Params<'a> {
+    r: Reader<'a>,
+    len: usize,
+    left: usize,
+}
+
+impl<'a> Params<'a> {
+    /// Reads the outer tuple or list's header.
+    #[inline]
+    pub fn new(buf: &'a [u8]) -> Result<Self, ParamError> {
+        let mut r = Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
+        };
+        let len = match r.plain_top() {
+            Some(len) => len,
+            None => r.top()?,
+        };
+        // The items are one level down (cannot fail at this depth).
+        r.depth = 1;
+        Ok(Params { r, len, left: len })
+    }
+
+    /// How many parameters the buffer says it holds (checked against its size only).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next parameter; `None` after the last.
+    #[inline]
+    pub fn next_value(&mut self) -> Result<Option<ParamValue<'a>>, ParamError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        if let Some(v) = self.r.scalar() {
+            return Ok(Some(v.into()));
+        }
+        match self.r.value()? {
+            Item::Value(v) => Ok(Some(v)),
+            Item::Ellipsis => err("Ellipsis is not a supported parameter type"),
+        }
+    }
+
+    /// The next parameter when it is a [`Scalar`] that reads without error; otherwise
+    /// `None`, with nothing consumed: [`Params::next_value`] reads it (or reports it).
+    #[inline(always)]
+    pub fn next_scalar(&mut self) -> Option<Scalar<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        let v = self.r.scalar()?;
+        self.left -= 1;
+        Some(v)
+    }
+
+    /// Checks that nothing follows the parameters (call after the last one was read).
+    #[inline]
+    pub fn finish(&self) -> Result<(), ParamError> {
+        debug_assert_eq!(self.left, 0);
+        if self.r.pos != self.r.buf.len() {
+            return err(format!(
+                "bad marshal data: {} bytes after the parameters",
+                self.r.buf.len() - self.r.pos
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -234,26 +334,36 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], ParamError> {
-        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
-            Some(s) if n <= self.buf.len() - self.pos => {
-                self.pos += n;
-                Ok(s)
+        // `pos <= buf.len()` always holds, so the slice below cannot fail.
+        let rest = &self.buf[self.pos..];
+        if n > rest.len() {
+            return err("bad marshal data: truncated");
+        }
+        self.pos += n;
+        Ok(&rest[..n])
+    }
+
+    #[inline]
+    fn byte(&mut self) -> Result<u8, ParamError> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
             }
-            _ => err("bad marshal data: truncated"),
+            None => err("bad marshal data: truncated"),
         }
     }
 
-    fn byte(&mut self) -> Result<u8, ParamError> {
-        Ok(self.take(1)?[0])
-    }
-
+    #[inline]
     fn i32(&mut self) -> Result<i32, ParamError> {
         let b = self.take(4)?;
         Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// A non-negative 32-bit count, which must not exceed what is left of the buffer.
+    #[inline]
     fn count(&mut self) -> Result<usize, ParamError> {
         let n = self.i32()?;
         if n < 0 || n as usize > self.buf.len() - self.pos {
@@ -262,12 +372,57 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
+    #[inline]
     fn str_of(&mut self, n: usize) -> Result<&'a str, ParamError> {
+        let bytes = self.take(n)?;
+        if let Some(s) = ascii(bytes) {
+            return Ok(s);
+        }
         // marshal writes str with `surrogatepass`, so a lone surrogate arrives as an
         // encoded surrogate, which is not UTF-8 and is rejected here.
-        std::str::from_utf8(self.take(n)?).map_err(|_| ParamError {
+        std::str::from_utf8(bytes).map_err(|_| ParamError {
             message: "str parameter is not valid Unicode (lone surrogate?)".to_string(),
         })
+    }
+
+    /// The scalars most parameters are (None, bool, int, float, ASCII str, bytes), read as
+    /// [`Self::value`] reads them but without its general machinery. `None`, with nothing
+    /// consumed, for anything else, including everything that is an error there.
+    #[inline(always)]
+    fn scalar(&mut self) -> Option<Scalar<'a>> {
+        let (&code, rest) = self.buf.get(self.pos..)?.split_first()?;
+        if self.nodes_left == 0 {
+            return None;
+        }
+        let (v, used) = match code {
+            TYPE_NONE => (Scalar::None, 0),
+            TYPE_TRUE => (Scalar::Bool(true), 0),
+            TYPE_FALSE => (Scalar::Bool(false), 0),
+            TYPE_INT => {
+                let b = rest.first_chunk::<4>()?;
+                (Scalar::Int(i32::from_le_bytes(*b) as i64), 4)
+            }
+            TYPE_BINARY_FLOAT => {
+                let b = rest.first_chunk::<8>()?;
+                (Scalar::Float(f64::from_le_bytes(*b)), 8)
+            }
+            TYPE_UNICODE | TYPE_INTERNED | TYPE_ASCII | TYPE_ASCII_INTERNED => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (Scalar::Str(ascii(rest.get(4..)?.get(..n)?)?), 4 + n)
+            }
+            TYPE_STRING => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (Scalar::Bytes(rest.get(4..)?.get(..n)?), 4 + n)
+            }
+            TYPE_SHORT_ASCII | TYPE_SHORT_ASCII_INTERNED => {
+                let n = *rest.first()? as usize;
+                (Scalar::Str(ascii(rest.get(1..)?.get(..n)?)?), 1 + n)
+            }
+            _ => return None,
+        };
+        self.pos += 1 + used;
+        self.nodes_left -= 1;
+        Some(v)
     }
 
     fn value(&mut self) -> Result<Item<'a>, ParamError> {
@@ -291,25 +446,47 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// The outer tuple or list, whose items are parameters (never a tag marker).
-    fn top(&mut self) -> Result<Vec<ParamValue<'a>>, ParamError> {
+    /// The outer tuple or list's header: its item count. The items are parameters (never
+    /// a tag marker).
+    #[cold]
+    fn top(&mut self) -> Result<usize, ParamError> {
         let code = self.byte()?;
         if code & FLAG_REF != 0 {
             self.refs.push(RefSlot::InProgress);
         }
-        let n = match code & !FLAG_REF {
-            TYPE_TUPLE | TYPE_LIST => self.count()?,
-            TYPE_SMALL_TUPLE => self.byte()? as usize,
+        match code & !FLAG_REF {
+            TYPE_TUPLE | TYPE_LIST => self.count(),
+            TYPE_SMALL_TUPLE => Ok(self.byte()? as usize),
             _ => {
                 self.pos -= 1;
                 let name = match self.value()? {
                     Item::Value(v) => v.python_type_name(),
                     Item::Ellipsis => "ellipsis",
                 };
-                return err(format!("parameters must be a tuple or a list, not {name}"));
+                err(format!("parameters must be a tuple or a list, not {name}"))
             }
+        }
+    }
+
+    /// [`Self::top`] for the headers Python writes for a parameter tuple or list (no
+    /// back-reference flag, a valid count); `None`, with nothing consumed, for anything
+    /// else.
+    #[inline]
+    fn plain_top(&mut self) -> Option<usize> {
+        let (&code, rest) = self.buf.split_first()?;
+        let (n, used) = match code {
+            TYPE_TUPLE | TYPE_LIST => {
+                let n = usize::try_from(i32::from_le_bytes(*rest.first_chunk::<4>()?)).ok()?;
+                (n, 4)
+            }
+            TYPE_SMALL_TUPLE => (*rest.first()? as usize, 1),
+            _ => return None,
         };
-        self.items(n)
+        if n > rest.len() - used {
+            return None;
+        }
+        self.pos = 1 + used;
+        Some(n)
     }
 
     fn body(&mut self, code: u8) -> Result<Item<'a>, ParamError> {
@@ -424,6 +601,10 @@ impl<'a> Reader<'a> {
         // `n` was checked against the bytes left, each item needs at least one.
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
+            if let Some(v) = self.scalar() {
+                items.push(v.into());
+                continue;
+            }
             match self.value()? {
                 Item::Value(v) => items.push(v),
                 Item::Ellipsis => return err("Ellipsis is not a supported parameter type"),
@@ -533,6 +714,19 @@ impl<'a> Reader<'a> {
                 value
             }
         }
+    }
+}
+
+/// `bytes` as a str when they are all ASCII. Parameters mostly are, and this check costs a
+/// fraction of `from_utf8`'s; anything else must go through `from_utf8`.
+#[inline]
+fn ascii(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every ASCII byte sequence is valid UTF-8 (tested by
+        // `str_bytes_are_validated_past_an_ascii_prefix`).
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        None
     }
 }
 
@@ -682,6 +876,138 @@ mod tests {
             let e = parse_params(&dumps(expr)).unwrap_err();
             assert!(e.message.contains(needle), "{expr}: {e}");
         }
+    }
+
+    #[test]
+    fn str_bytes_are_validated_past_an_ascii_prefix() {
+        // A 'u' string of `body`, as the only parameter.
+        let one = |body: &[u8]| {
+            let mut b = vec![TYPE_SMALL_TUPLE, 1, TYPE_UNICODE];
+            b.extend_from_slice(&(body.len() as i32).to_le_bytes());
+            b.extend_from_slice(body);
+            b
+        };
+        let ascii = "0123456789abcdefghijklmnopqrstuvwxyz";
+        for bad in [&b"\xed\xa0\x80"[..], b"\x80", b"\xff", b"\xc3"] {
+            for at in [0, 1, 7, 8, 15, 16, 17, ascii.len()] {
+                let mut body = ascii.as_bytes()[..at].to_vec();
+                body.extend_from_slice(bad);
+                body.extend_from_slice(b"tail");
+                let e = parse_params(&one(&body)).unwrap_err();
+                assert!(e.message.contains("not valid Unicode"), "{body:?}: {e}");
+            }
+        }
+        let mixed = format!("{ascii}é{ascii}😀");
+        assert_eq!(
+            parse_params(&one(mixed.as_bytes())).unwrap(),
+            vec![ParamValue::Str(&mixed)]
+        );
+        assert_eq!(
+            parse_params(&one(ascii.as_bytes())).unwrap(),
+            vec![ParamValue::Str(ascii)]
+        );
+    }
+
+    #[test]
+    fn scalar_shortcut_reads_what_value_reads() {
+        let reader = |buf| Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: 10,
+        };
+        let mut buffers: Vec<Vec<u8>> = Vec::new();
+        for version in [2, 3, 4] {
+            let exprs = r#"[None, True, False, 0, -1, 2**31-1, -2**31, 2**31, 2**62, 1.5, -0.0, float("nan"),
+                "", "a", "é", "ascii text", "x"*300, sys.intern("interned"), b"bytes", [1], (2,), 1j]"#;
+            let listed = python_bytes(&format!(
+                "b''.join(len(b).to_bytes(4, 'little') + b for b in (marshal.dumps(v, {version}) for v in {exprs}))"
+            ));
+            let mut rest = &listed[..];
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let (one, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
+                buffers.push(one.to_vec());
+                rest = tail;
+            }
+        }
+        buffers.push(vec![TYPE_UNICODE, 0xff, 0xff, 0xff, 0xff]);
+        buffers.push(vec![TYPE_SHORT_ASCII, 2, b'a', 0x80]);
+        buffers.push(vec![TYPE_ASCII, 1, 0, 0, 0, 0xc3]);
+        let mut shortcuts = 0;
+        for buf in &buffers {
+            for cut in 0..=buf.len() {
+                let buf = &buf[..cut];
+                let mut fast = reader(buf);
+                match fast.scalar() {
+                    None => assert_eq!(fast.pos, 0),
+                    Some(v) => {
+                        let v = ParamValue::from(v);
+                        shortcuts += 1;
+                        let mut slow = reader(buf);
+                        match slow.value() {
+                            Ok(Item::Value(w)) => {
+                                assert_eq!(format!("{v:?}"), format!("{w:?}"), "{buf:?}")
+                            }
+                            _ => panic!("{buf:?}: the shortcut read {v:?}"),
+                        }
+                        assert_eq!((fast.pos, fast.nodes_left), (slow.pos, slow.nodes_left));
+                    }
+                }
+            }
+            let mut spent = reader(buf);
+            spent.nodes_left = 0;
+            assert!(spent.scalar().is_none());
+        }
+        assert!(shortcuts >= 16, "{shortcuts}");
+    }
+
+    #[test]
+    fn plain_header_shortcut_reads_what_top_reads() {
+        let reader = |buf| Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: 10,
+        };
+        let mut headers: Vec<Vec<u8>> = ["(1, 'a')", "[1, 'a']", "()", "[]", "tuple(range(300))"]
+            .iter()
+            .flat_map(|e| [2, 4].map(|v| python_bytes(&format!("marshal.dumps({e}, {v})"))))
+            .collect();
+        for code in [
+            TYPE_TUPLE,
+            TYPE_LIST,
+            TYPE_TUPLE | FLAG_REF,
+            TYPE_SMALL_TUPLE | FLAG_REF,
+        ] {
+            for n in [-1i32, 0, 1, 2, 3, i32::MAX] {
+                let mut h = vec![code];
+                h.extend_from_slice(&n.to_le_bytes());
+                h.extend_from_slice(b"NN");
+                headers.push(h);
+            }
+        }
+        headers.push(vec![TYPE_SMALL_TUPLE, 3, TYPE_NONE]);
+        let mut shortcuts = 0;
+        for h in &headers {
+            for cut in 0..=h.len() {
+                let buf = &h[..cut];
+                let mut fast = reader(buf);
+                match fast.plain_top() {
+                    None => assert_eq!(fast.pos, 0),
+                    Some(n) => {
+                        shortcuts += 1;
+                        let mut slow = reader(buf);
+                        assert_eq!(slow.top().ok(), Some(n), "{buf:?}");
+                        assert_eq!((fast.pos, fast.refs.len()), (slow.pos, slow.refs.len()));
+                    }
+                }
+            }
+        }
+        assert!(shortcuts > 20, "{shortcuts}");
     }
 
     #[test]

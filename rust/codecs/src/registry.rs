@@ -72,6 +72,17 @@ impl TypeRegistry {
         self.types.is_empty() && self.python_dumped.is_empty() && self.arrays.is_empty()
     }
 
+    /// Some parameter types may need Python's dumpers ([`Self::python_dumps_needed`] can
+    /// return something).
+    pub fn has_python_dumped(&self) -> bool {
+        !self.python_dumped.is_empty()
+    }
+
+    /// Some parameter types have an encoder here ([`Self::encode`] can return `Some`).
+    pub fn has_encoders(&self) -> bool {
+        !self.types.is_empty()
+    }
+
     /// Registers (or replaces) type `type_oid` named `name`; `array_oid` is its array type
     /// (0: none).
     pub fn register(&mut self, type_oid: u32, array_oid: u32, name: &str, kind: TypeKind) {
