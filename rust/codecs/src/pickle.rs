@@ -213,6 +213,12 @@ impl PickleWriter {
     /// Starts a new stream: forgets the buffer and every memoised object (a memo index is
     /// meaningless in another stream) and writes the protocol header.
     pub fn reset(&mut self) {
+        self.forget();
+        self.buf.extend_from_slice(&[PROTO, 5]);
+    }
+
+    /// An empty buffer and no state from the previous stream, in pickle mode.
+    fn forget(&mut self) {
         self.buf.clear();
         self.memo_len = 0;
         self.shared = [NOT_EMITTED; SHARED_COUNT];
@@ -224,7 +230,6 @@ impl PickleWriter {
         self.cur_count = 0;
         self.open.clear();
         self.refs = 0;
-        self.buf.extend_from_slice(&[PROTO, 5]);
     }
 
     /// Starts a new stream in CPython's `marshal` format (version 4) instead of pickle:
@@ -234,8 +239,7 @@ impl PickleWriter {
     /// pickle, and the writer translates them. Containers must be closed the pickle way
     /// (`appends`/`setitems`/`end_tuple`), which is how every caller here uses them.
     pub fn reset_marshal(&mut self) {
-        self.reset();
-        self.buf.clear();
+        self.forget();
         self.marshal = true;
     }
 
@@ -254,12 +258,11 @@ impl PickleWriter {
     /// Opens a container; `counted` ones get their item count patched in on close.
     fn m_open(&mut self, code: u8, counted: bool) {
         self.m_value();
-        self.buf.push(code);
         let at = if counted {
-            let at = self.buf.len();
-            self.buf.extend_from_slice(&[0, 0, 0, 0]);
-            at
+            self.put([code, 0, 0, 0, 0], &[]);
+            self.buf.len() - 4
         } else {
+            self.put([code], &[]);
             NO_COUNT_AT
         };
         self.open.push((self.cur_at, self.cur_count));
@@ -1160,18 +1163,33 @@ mod tests {
     #[test]
     fn small_values_past_the_initial_capacity() {
         // The inline writers check the capacity themselves: cross the first 4 KiB (and
-        // several growths after it) with values of every inline form.
-        both_formats(|w| {
+        // several growths after it) with values of every inline form, and compare with
+        // what Python builds itself (both formats share the writers, so comparing them
+        // with each other would not catch a bad copy).
+        let calls = |w: &mut PickleWriter| {
             w.empty_list();
             w.mark();
             for i in 0..5000i64 {
                 w.int(i % 300 - 20);
                 w.float(i as f64 / 4.0);
                 w.none();
-                w.text(&b"abcdefghijklmnopqrstuvwxyz"[..(i % 27) as usize]).unwrap();
+                w.text(&TEXT[..(i % 47) as usize]).unwrap();
             }
             w.appends();
-        });
+        };
+        const TEXT: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+        both_formats(calls);
+        let mut m = PickleWriter::new();
+        m.reset_marshal();
+        calls(&mut m);
+        let out = run_python(
+            "t = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'\n\
+             want = [x for i in range(5000) for x in (i % 300 - 20, i / 4, None, t[:i % 47])]\n\
+             got = marshal.loads(sys.stdin.buffer.read())\n\
+             print(got == want)",
+            m.as_bytes(),
+        );
+        assert_eq!(out, b"True\n");
     }
 
     #[test]
