@@ -371,7 +371,9 @@ impl ColumnDecoder {
         }
     }
 
-    #[inline]
+    // Inlined into the row loop: a call per cell costs as much as the commonest cells'
+    // decoding; everything but the fast arms stays behind the one out-of-line call.
+    #[inline(always)]
     pub fn decode(&self, value: Option<&[u8]>, w: &mut PickleWriter) -> Result<(), DecodeError> {
         let Some(data) = value else {
             w.none();
@@ -414,6 +416,7 @@ impl ColumnDecoder {
         self.decode_general(data, w)
     }
 
+    #[inline(never)]
     fn decode_general(&self, data: &[u8], w: &mut PickleWriter) -> Result<(), DecodeError> {
         let result = match &self.kind {
             Kind::Scalar(s) => decode_with(*s, self.format, self.scalar_options, data, w),
