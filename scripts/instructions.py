@@ -76,9 +76,10 @@ def self_costs(path: Path) -> dict[tuple[str, str], int]:
                          capture_output=True, text=True, check=True).stdout
     costs: dict[tuple[str, str], int] = {}
     for line in out.splitlines():
-        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(.*?)\s*\[(.*)\]\s*$", line)
-        if m:
-            key = (m.group(2), os.path.basename(m.group(3)))
+        # "count (pct)  file:function [object]"; the object is missing on some lines
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(.*?)\s*(?:\[([^\[\]]*)\])?\s*$", line)
+        if m and m.group(2) != "PROGRAM TOTALS" and not m.group(2).startswith("=>"):
+            key = (m.group(2), os.path.basename(m.group(3) or "?"))
             costs[key] = costs.get(key, 0) + int(m.group(1).replace(",", ""))
     return costs
 
