@@ -8,8 +8,10 @@ Workload and method: /work/shared/ANCHORS.md (copied in spirit here):
   the client (this process, and the pyro031 worker it starts) pinned to CPU 0 as well,
   or to CPU 1 with --split (the "network-like" view); TCP to 127.0.0.1;
 * drivers: ``pyro`` (this repo's INSTALLED package, prepare()d statements),
-  ``pyro (str)`` (the same, SQL text through exec's statement cache), ``pyro031`` (the
-  old wheel, in a worker process: bench_peer.py) and ``psycopg`` (psycopg 3, C
+  ``pyro (str)`` (the same, SQL text through exec's statement cache), ``pyro (own
+  process)`` (the installed package again, in a worker process like the old wheel's:
+  this process holds every other driver and its data, which costs it per call),
+  ``pyro031`` (the old wheel, in a worker process: bench_peer.py) and ``psycopg`` (psycopg 3, C
   accelerator, autocommit, default prepare_threshold); one connection each, each with
   its own TEMP TABLE benchmark_test of 1000 rows;
 * async drivers (bench_async.py): ``pyro-async`` (the installed package's
@@ -51,10 +53,11 @@ import bench_peer as bp  # noqa: E402
 import pgserver  # noqa: E402
 
 DEFAULT_PEER_PATH = ROOT / "build" / "bench-deps" / "pyro031"
-SYNC_DRIVERS = ("pyro", "pyro-str", "pyro031", "psycopg")
+SYNC_DRIVERS = ("pyro", "pyro-str", "pyro-proc", "pyro031", "psycopg")
 ASYNC_DRIVERS = ("pyro-async", "pyro031-async", "asyncpg", "psycopg-async", "psqlpy")
 DRIVER_CHOICES = SYNC_DRIVERS + ASYNC_DRIVERS
-LABEL = {"pyro": "pyro", "pyro-str": "pyro (str)", "pyro031": "pyro031", "psycopg": "psycopg",
+LABEL = {"pyro": "pyro", "pyro-str": "pyro (str)", "pyro-proc": "pyro (own process)",
+         "pyro031": "pyro031", "psycopg": "psycopg",
          "pyro-async": "pyro-async", "pyro031-async": "pyro031-async", "asyncpg": "asyncpg",
          "psycopg-async": "psycopg-async", "psqlpy": "psqlpy"}
 ASYNC_PEERS = {"asyncpg": ba.AsyncpgDriver, "psycopg-async": ba.PsycopgAsyncDriver,
@@ -136,9 +139,21 @@ class LocalPyro:
             self.d.close()
 
 
+def installed_package_dir() -> Path:
+    """The directory holding the installed pyro_postgres (for a worker importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyro_postgres")
+    if spec is None or spec.origin is None:
+        raise DriverFailed("pyro_postgres is not installed")
+    return Path(spec.origin).parent.parent
+
+
 class WorkerPyro:
-    """The old pyro_postgres wheel, in its own process (bench_peer.py --worker); its
-    sync API, or (``api="async"``) its async one on the worker's own event loop."""
+    """A pyro_postgres in its own process (bench_peer.py --worker): the old wheel, or
+    (``pyro-proc``) the installed one, so that it runs in a process as small as the old
+    wheel's rather than in this one with every other driver. Its sync API, or
+    (``api="async"``) its async one on the worker's own event loop."""
 
     def __init__(self, key: str, path: Path, api: str = "sync") -> None:
         self.key = key
@@ -435,6 +450,8 @@ def main(argv: list[str]) -> int:
             drivers.append(LocalPyro(k, loop))
         elif k == "pyro031":
             drivers.append(WorkerPyro(k, Path(a.peer_path)))
+        elif k == "pyro-proc":
+            drivers.append(WorkerPyro(k, installed_package_dir()))
         elif k == "pyro031-async":
             drivers.append(WorkerPyro(k, Path(a.peer_path), api="async"))
         elif k in ASYNC_PEERS:
@@ -585,7 +602,8 @@ def main(argv: list[str]) -> int:
 
         selected = set(a.driver_keys)
         if selected & set(SYNC_DRIVERS):
-            table("sync API", SYNC_DRIVERS, [("pyro", "psycopg"), ("pyro", "pyro031")])
+            table("sync API", SYNC_DRIVERS,
+                  [("pyro", "psycopg"), ("pyro", "pyro031"), ("pyro-proc", "pyro031")])
         if selected & set(ASYNC_DRIVERS):
             table("async API (asyncio)", ASYNC_DRIVERS,
                   [("pyro-async", "asyncpg"), ("pyro-async", "pyro031-async")])
