@@ -12,8 +12,8 @@ by shared object and by function (self cost). Start-up, connect and warm-up canc
 
 ``pyro`` is this checkout's pyro_postgres (imported from the repository, the library
 from --lib or PYRO_POSTGRES_LIB, else the one inside the package); ``pyro031`` is the
-old wheel that scripts/bench installs into build/bench-deps/pyro031. Needs valgrind
-(``apt-get install valgrind``). PYTHONHASHSEED is fixed: dict layouts, and so costs,
+old wheel that scripts/bench installs into build/bench-deps/pyro031. Needs valgrind:
+installed with apt-get when missing and run as root. PYTHONHASHSEED is fixed: dict layouts, and so costs,
 otherwise differ between processes by a thousand instructions or more.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,17 @@ def short(function: str) -> str:
     return function[:110]
 
 
+def ensure_valgrind() -> None:
+    if shutil.which("valgrind") and shutil.which("callgrind_annotate"):
+        return
+    if os.geteuid() != 0:
+        raise SystemExit("instructions: valgrind is not installed (apt-get install valgrind)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "valgrind"]):
+        if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+            raise SystemExit(f"instructions: {' '.join(cmd)} failed; install valgrind by hand")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", default=",".join(CASES))
@@ -100,6 +112,7 @@ def main() -> int:
     ap.add_argument("--n2", type=int, default=600)
     ap.add_argument("--keep", metavar="DIR", help="keep the callgrind files there (for callgrind_annotate)")
     args = ap.parse_args()
+    ensure_valgrind()
     old_wheel = Path(os.environ.get("PYRO_BENCH_DEPS", ROOT / "build" / "bench-deps")) / "pyro031"
     drivers = args.drivers.split(",")
     if "pyro031" in drivers and not old_wheel.exists():
