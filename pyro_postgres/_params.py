@@ -64,6 +64,7 @@ def call_head(handle: int, statement: int) -> bytes:
     statement, params), 2)``: all but the params, which :func:`encode` gives."""
     return _CALL_HEAD + _dumps(handle, MARSHAL_VERSION) + _dumps(statement, MARSHAL_VERSION)
 
+
 _TOO_DEEP = "parameters are nested too deeply to send"
 
 
