@@ -61,21 +61,25 @@ class PyroOut(ctypes.Structure):
     ]
 
 
-try:
+def _declared_status_function(spec: tuple[str, Any]) -> Any:
+    fn = spec[1]._FuncPtr(spec)
+    fn.restype = c_int32
+    return fn
 
-    class _StatusFunction(ctypes._CFuncPtr):  # type: ignore[name-defined,misc]
-        """A foreign function returning a C ``int``, without a declared result type: ctypes
-        then builds the Python int directly instead of going through a result type's
-        converter (measurably cheaper on the per-query calls)."""
 
-        _flags_ = ctypes._FUNCFLAG_CDECL  # type: ignore[attr-defined]
+_StatusFunction: Any = _declared_status_function
+if sys.implementation.name == "cpython":  # the behaviour relied on below is CPython's
+    try:
 
-except (AttributeError, TypeError):  # pragma: no cover - a ctypes without these internals
+        class _StatusFunction(ctypes._CFuncPtr):  # type: ignore[name-defined,misc,no-redef]
+            """A foreign function returning a C ``int``, without a declared result type:
+            CPython's ctypes then builds the Python int directly instead of going through
+            a result type's converter (measurably cheaper on the per-query calls)."""
 
-    def _StatusFunction(spec: tuple[str, Any]) -> Any:  # type: ignore[no-redef]
-        fn = spec[1]._FuncPtr(spec)
-        fn.restype = c_int32
-        return fn
+            _flags_ = ctypes._FUNCFLAG_CDECL  # type: ignore[attr-defined]
+
+    except (AttributeError, TypeError):  # pragma: no cover - a ctypes without these internals
+        pass
 
 
 def _library_filename() -> str:

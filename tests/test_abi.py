@@ -51,3 +51,14 @@ def test_missing_library_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_import_does_not_need_the_library() -> None:
     assert pyro_postgres.Opts is not None
+
+
+def test_status_functions_return_the_c_int_either_way() -> None:
+    # The hot calls go through a ctypes function class without a result type (CPython
+    # then returns the C int as is); other implementations declare c_int32 instead.
+    cdll = _ffi.lib().cdll
+    for make in (_ffi._StatusFunction, _ffi._declared_status_function):
+        is_open = make(("pyro_conn_is_open", cdll))
+        status = make(("pyro_conn_release_statement", cdll))
+        assert is_open(0) == -1 and type(is_open(0)) is int
+        assert status(0, 8) == _ffi.BAD_HANDLE
