@@ -676,9 +676,12 @@ class UnnamedPortal:
             raise IncorrectApiUsageError("this portal is closed: use it only inside its exec_iter callback")
         _check_rows_arg(max_rows)
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
-        with conn._lock:
+        conn._take()  # per call: the turn without the with-statement's Python frames
+        try:
             rows = conn._call_rows(conn._lib.conn_portal_fetch, mode, max_rows, mode)
             return rows, conn._out.value == 1
+        finally:
+            conn._give(None)
 
 
 class Pipeline:
@@ -734,7 +737,8 @@ class Pipeline:
         sid, sql = conn._statement(stmt)
         p = _encode_params(params)
         for attempt in (0, 1):
-            with conn._lock:
+            conn._take()  # per call: the turn without the with-statement's Python frames
+            try:
                 status = conn._lib.conn_pipeline_exec(conn._h, sid, sql, len(sql), p, len(p))
                 try:
                     if status != _OK:
@@ -746,6 +750,8 @@ class Pipeline:
                     continue
                 seq = conn._out.value
                 break
+            finally:
+                conn._give(None)
         ticket = object.__new__(Ticket)
         ticket._seq = seq
         ticket._pipeline = self
@@ -755,10 +761,13 @@ class Pipeline:
 
     def _send(self, with_sync: int) -> None:
         conn = self._open_conn()
-        with conn._lock:
+        conn._take()
+        try:
             status = conn._lib.conn_pipeline_send(conn._h, with_sync)
             if status != _OK:
                 conn._fail(status)
+        finally:
+            conn._give(None)
 
     def sync(self) -> None:
         """Sends the buffered requests followed by Sync (the end of a segment)."""
@@ -772,8 +781,11 @@ class Pipeline:
         conn = self._open_conn()
         if not isinstance(ticket, Ticket) or ticket._pipeline is not self:
             raise IncorrectApiUsageError("this ticket was not issued by this pipeline")
-        with conn._lock:
+        conn._take()
+        try:
             return conn._call_rows(conn._lib.conn_pipeline_claim, mode, ticket._seq, mode)
+        finally:
+            conn._give(None)
 
     def claim(self, ticket: Ticket, *, as_dict: bool = False) -> list[Any]:
         """All rows of the ticket's request."""
@@ -829,9 +841,12 @@ class NamedPortal:
             raise IncorrectApiUsageError("this portal is closed")
         _check_rows_arg(max_rows)
         mode = _ROWS_DICTS if as_dict else _ROWS_TUPLES
-        with conn._lock:
+        conn._take()
+        try:
             rows = conn._call_rows(conn._lib.conn_named_portal_fetch, mode, self._id, max_rows, mode)
             self._complete = conn._out.value != 1
+        finally:
+            conn._give(None)
         return rows  # type: ignore[no-any-return]
 
     def is_complete(self) -> bool:

@@ -201,14 +201,7 @@ impl<'a> Params<'a> {
     /// Reads the outer tuple or list's header.
     #[inline]
     pub fn new(buf: &'a [u8]) -> Result<Self, ParamError> {
-        let mut r = Reader {
-            buf,
-            pos: 0,
-            refs: Vec::new(),
-            replaying: 0,
-            depth: 0,
-            nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
-        };
+        let mut r = Reader::new(buf);
         let len = match r.plain_top() {
             Some(len) => len,
             None => r.top()?,
@@ -334,6 +327,19 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`, with the node budget for its size.
+    #[inline]
+    fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            refs: Vec::new(),
+            replaying: 0,
+            depth: 0,
+            nodes_left: NODE_BUDGET_BASE + buf.len().saturating_mul(4),
+        }
+    }
+
     #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], ParamError> {
         // `pos <= buf.len()` always holds, so the slice below cannot fail.
@@ -910,14 +916,7 @@ mod tests {
 
     #[test]
     fn scalar_shortcut_reads_what_value_reads() {
-        let reader = |buf| Reader {
-            buf,
-            pos: 0,
-            refs: Vec::new(),
-            replaying: 0,
-            depth: 0,
-            nodes_left: 10,
-        };
+        let reader = |buf| Reader { nodes_left: 10, ..Reader::new(buf) };
         let mut buffers: Vec<Vec<u8>> = Vec::new();
         for version in [2, 3, 4] {
             let exprs = r#"[None, True, False, 0, -1, 2**31-1, -2**31, 2**31, 2**62, 1.5, -0.0, float("nan"),
@@ -965,14 +964,7 @@ mod tests {
 
     #[test]
     fn plain_header_shortcut_reads_what_top_reads() {
-        let reader = |buf| Reader {
-            buf,
-            pos: 0,
-            refs: Vec::new(),
-            replaying: 0,
-            depth: 0,
-            nodes_left: 10,
-        };
+        let reader = |buf| Reader { nodes_left: 10, ..Reader::new(buf) };
         let mut headers: Vec<Vec<u8>> = ["(1, 'a')", "[1, 'a']", "()", "[]", "tuple(range(300))"]
             .iter()
             .flat_map(|e| [2, 4].map(|v| python_bytes(&format!("marshal.dumps({e}, {v})"))))
