@@ -31,11 +31,22 @@ _NOTICE_FIELDS = {
 def log_notices(conn: Any) -> None:
     """Hands the server's notices to the connection's handler, or logs them on the
     ``pyro_postgres`` logger at a level matching their severity."""
+    deliver_notices(conn, take_notices(conn))
+
+
+def take_notices(conn: Any) -> list[dict[str, str]]:
+    """The notices the library collected for the connection (called with its turn held)."""
     handle = conn._handle
     if handle.lib.conn_take_notices(handle.h) != _ffi.OK:
-        return
+        return []
+    return _ffi.read_out(handle.out)  # type: ignore[no-any-return]
+
+
+def deliver_notices(conn: Any, notices: list[dict[str, str]]) -> None:
+    """Runs the handler or logs each notice. The sync connection calls this without its
+    turn, so a handler (or a logging handler) may use the connection itself."""
     handler = conn._notice_handler
-    for fields in _ffi.read_out(handle.out):
+    for fields in notices:
         if handler is not None:
             handler({_NOTICE_FIELDS.get(k, k): v for k, v in fields.items()})
             continue
@@ -47,5 +58,3 @@ def log_notices(conn: Any) -> None:
             fields.get("M", ""),
             extra={"pg_fields": fields},
         )
-
-

@@ -30,6 +30,10 @@ def put(registry_key: int, key: int, fn: Callable[..., Any]) -> None:
     _by_connection[registry_key][key] = fn
 
 
+def has_callables(registry_key: int) -> bool:
+    return bool(_by_connection.get(registry_key))
+
+
 def forget(registry_key: int) -> None:
     _by_connection.pop(registry_key, None)
 

@@ -14,10 +14,13 @@ import sys
 import pickle
 import queue
 import weakref
+from threading import get_ident as _get_ident
 from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
 from . import _ffi, _registry, _typereg
 from ._logging import log_notices as _log_notices
+from ._logging import deliver_notices as _deliver_notices
+from ._logging import take_notices as _take_notices
 from ._opts import Opts
 from ._params import encode as _encode_params
 from ._params import check_max_rows as _check_rows_arg
@@ -99,15 +102,49 @@ class _Turn:
     from the connection's buffer after the foreign call returns): a queue holding one
     token, taken by ``take()`` and given back by ``give(None)``. Cheaper than
     ``threading.Lock`` on the hot path (CPython 3.11 parses acquire()'s arguments the slow
-    way); ``with`` is for the calls off it."""
+    way); ``with`` is for the calls off it.
 
-    __slots__ = ("take", "give")
+    Python code the connection runs while it holds the turn (a registered type's
+    ``loads``, a JSON ``loads``) could call the connection again; that call would wait
+    forever for the turn its own thread holds. ``watch_reentry()`` (once such callables
+    exist) makes the turn remember its holder and refuse that call instead."""
+
+    __slots__ = ("take", "give", "_token", "_holder")
 
     def __init__(self) -> None:
         token = queue.SimpleQueue()  # type: queue.SimpleQueue[None]
         token.put(None)
-        self.take = token.get
-        self.give = token.put
+        self._token = token
+        self._holder: int | None = None  # a thread ident once watching (0: nobody)
+        self.take: Callable[[], None] = token.get
+        self.give: Callable[[None], None] = token.put
+
+    def watch_reentry(self) -> None:
+        if self._holder is not None:
+            return
+        self._holder = 0
+        get_nowait, get, put = self._token.get_nowait, self._token.get, self._token.put
+
+        def take() -> None:
+            me = _get_ident()
+            try:
+                get_nowait()
+            except queue.Empty:
+                if self._holder == me:
+                    raise IncorrectApiUsageError(
+                        "the connection is in the middle of a call on this thread (a type's "
+                        "loads or a JSON loads called it while it reads a result); use "
+                        "another connection there"
+                    ) from None
+                get()
+            self._holder = me
+
+        def give(_: None) -> None:
+            self._holder = 0
+            put(None)
+
+        self.take = take
+        self.give = give
 
     def __enter__(self) -> None:
         self.take()
@@ -149,6 +186,8 @@ class Conn:
         self._lock = _Turn()
         self._take = self._lock.take
         self._give = self._lock.give
+        if _registry.has_callables(handle.registry_key):
+            self._watch_reentry()
         self._info: dict[str, Any] | None = None
         self._tx: Transaction | None = None
         self._notice_handler: Callable[[dict[str, str]], object] | None = None
@@ -214,12 +253,37 @@ class Conn:
         if status in (_OK, _OK_MARSHAL, _OK_LARGE, _OK_WITH_NOTICES):
             result = _read_out(out) if out.has_data else out.value
             if status == _OK_WITH_NOTICES:
-                _log_notices(self)
+                self._notices_without_turn()
             if rows is not None:
                 rows += result
                 return rows
             return result
         _ffi.raise_status(status, out)
+
+    def _watch_reentry(self) -> None:
+        """The connection now runs Python callables while reading results: see _Turn."""
+        self._lock.watch_reentry()
+        self._take = self._lock.take
+        self._give = self._lock.give
+
+    def _notices_without_turn(self) -> None:
+        """Delivers the notices of a finished call with the connection's turn given back
+        (every caller of _fail holds it), so a notice handler may run queries on this
+        connection instead of waiting forever for the turn; takes the turn again after."""
+        notices = _take_notices(self)
+        self._give(None)
+        try:
+            _deliver_notices(self, notices)
+        finally:
+            interrupted: BaseException | None = None
+            while True:
+                try:
+                    self._take()
+                    break
+                except BaseException as e:  # a signal handler raised while waiting: wait on
+                    interrupted = e
+            if interrupted is not None:
+                raise interrupted
 
     def _call(self, fn: Any, *args: Any) -> None:
         """Calls ``fn(handle, *args)`` (with the lock held) for its side effect, or raises.
@@ -496,6 +560,7 @@ class Conn:
         plan = _typereg.plan(name_or_oid, self.exec_first(sql, params), loads, dumps, factory)
         if plan.result_callable is not None:
             _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
+            self._watch_reentry()
         with self._lock:
             self._call(self._lib.conn_register_type, plan.spec, len(plan.spec))
         self._user_types.add(plan.oid)
