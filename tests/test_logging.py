@@ -105,4 +105,3 @@ def test_notice_handler_replaces_logging(url: str, caplog: pytest.LogCaptureFixt
     with pytest.raises(TypeError):
         conn.set_notice_handler(42)  # type: ignore[arg-type]
     conn.close()
-
