@@ -288,6 +288,7 @@ impl Client {
     /// Types of `stmt` not built in, not registered and not looked up yet. Checked once
     /// the statement's description is known and before anything of the execution is
     /// written, so the connection is idle and in step when it is reported.
+    #[inline(never)] // off the per-query path (keeps its code and stack small)
     fn check_foreign_types(&self, stmt: &Statement) -> Result<(), ClientError> {
         let unknown: Vec<u32> = stmt.foreign_types.iter().copied().filter(|t| !self.introspected.contains(t)).collect();
         if unknown.is_empty() {
@@ -491,6 +492,7 @@ impl Client {
         self.start_work(stmt, params, Work::Portal)
     }
 
+    #[inline(never)] // off the per-query path (keeps its code and stack small)
     fn write_portal_bind(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params: &[u8]) -> Result<(), ClientError> {
         let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
         write_closes(&mut self.stmts, &mut self.out, conv, false);
@@ -559,6 +561,7 @@ impl Client {
         self.start_work(stmt, params, Work::NamedPortal)
     }
 
+    #[inline(never)] // off the per-query path (keeps its code and stack small)
     fn write_named_bind(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params: &[u8]) -> Result<(), ClientError> {
         let count = statement::encode_params(&stmt, params, &mut self.scratch, &mut self.formats)?;
         self.next_named_portal = self.next_named_portal.wrapping_add(1).max(1);
@@ -849,6 +852,7 @@ impl Client {
         }
     }
 
+    #[inline(never)] // off the per-query path (keeps its code and stack small)
     fn write_batch(&mut self, conv: &mut Conversation, stmt: Arc<Statement>, params_list: &[u8]) -> Result<(), ClientError> {
         let rows = pyro_codecs::marshal::parse_params(params_list).map_err(|e| ClientError::Encode(e.message))?;
         self.batch_buf.clear();
@@ -977,80 +981,92 @@ impl Client {
                     continue;
                 }
             }
-            let event = match conv.next_event() {
-                Ok(Some(ev)) => ev,
-                Ok(None) => return Ok(Progress::NeedInput),
-                Err(e) => {
-                    self.op = Op::Idle;
-                    return Err(ClientError::Protocol(e.message));
-                }
-            };
-            match event {
-                Event::Notice(fields) => {
-                    self.notices.push(fields.to_owned_fields());
-                    continue;
-                }
-                Event::ParameterStatus { name, value } => {
-                    let name = String::from_utf8_lossy(name).into_owned();
-                    let value = String::from_utf8_lossy(value).into_owned();
-                    if name == "client_encoding" && !value.eq_ignore_ascii_case("UTF8") {
-                        conv.mark_broken(format!(
-                            "client_encoding was changed to {value}; pyro_postgres needs UTF8"
-                        ));
-                    }
-                    self.info.parameters.retain(|(k, _)| *k != name);
-                    self.info.parameters.push((name, value));
-                    continue;
-                }
-                Event::Notification { .. } => continue,
-                _ => {}
-            }
-            let tag = event_tag(&event);
-            if tag == Some(TAG_HOUSEKEEPING) {
-                // CloseComplete / ReadyForQuery of piggy-backed closes; errors there are
-                // impossible in practice (closing a missing statement is not an error).
-                continue;
-            }
-            let fatal = matches!(&event, Event::Error { fields, .. } if fields.is_fatal());
-            let done = self.handle_event(event, fatal)?;
-            if let Op::PipelineDrain = self.op {
-                if conv.is_idle() {
-                    self.finish();
-                    return Ok(Progress::Done);
-                }
-                continue;
-            }
-            if let Some((stmt, params, work)) = self.pending_execute.take() {
-                if let Err(e) = self.write_work(conv, stmt, &params, work) {
-                    self.op = Op::Idle;
-                    self.result.error = Some(e);
-                    return Ok(Progress::Done);
-                }
-                if matches!(self.op, Op::Idle) {
-                    return Ok(Progress::Done);
-                }
-                continue;
-            }
-            if self.portal_sync_pending {
-                self.portal_sync_pending = false;
-                frontend::sync(&mut self.out);
-                conv.expect(Expect::Sync, TAG_OP);
-                self.op = Op::Sync;
-                continue;
-            }
-            if self.batch_continue {
-                self.batch_continue = false;
-                if self.send_batch_chunk(conv) {
-                    continue;
-                }
-                return Ok(Progress::Done);
-            }
-            if done {
-                return Ok(Progress::Done);
+            if let Some(progress) = self.process_event(conv)? {
+                return Ok(progress);
             }
         }
     }
 
+    /// One message outside an Execute's fast path (notices, parameter status, errors, the
+    /// other operations' replies): `Some(progress)` ends the processing, `None` goes on. Out
+    /// of line so that the fast path of `process_with` stays small (code and stack).
+    #[inline(never)]
+    fn process_event(&mut self, conv: &mut Conversation) -> Result<Option<Progress>, ClientError> {
+        let event = match conv.next_event() {
+            Ok(Some(ev)) => ev,
+            Ok(None) => return Ok(Some(Progress::NeedInput)),
+            Err(e) => {
+                self.op = Op::Idle;
+                return Err(ClientError::Protocol(e.message));
+            }
+        };
+        match event {
+            Event::Notice(fields) => {
+                self.notices.push(fields.to_owned_fields());
+                return Ok(None);
+            }
+            Event::ParameterStatus { name, value } => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let value = String::from_utf8_lossy(value).into_owned();
+                if name == "client_encoding" && !value.eq_ignore_ascii_case("UTF8") {
+                    conv.mark_broken(format!(
+                        "client_encoding was changed to {value}; pyro_postgres needs UTF8"
+                    ));
+                }
+                self.info.parameters.retain(|(k, _)| *k != name);
+                self.info.parameters.push((name, value));
+                return Ok(None);
+            }
+            Event::Notification { .. } => return Ok(None),
+            _ => {}
+        }
+        let tag = event_tag(&event);
+        if tag == Some(TAG_HOUSEKEEPING) {
+            // CloseComplete / ReadyForQuery of piggy-backed closes; errors there are
+            // impossible in practice (closing a missing statement is not an error).
+            return Ok(None);
+        }
+        let fatal = matches!(&event, Event::Error { fields, .. } if fields.is_fatal());
+        let done = self.handle_event(event, fatal)?;
+        if let Op::PipelineDrain = self.op {
+            if conv.is_idle() {
+                self.finish();
+                return Ok(Some(Progress::Done));
+            }
+            return Ok(None);
+        }
+        if let Some((stmt, params, work)) = self.pending_execute.take() {
+            if let Err(e) = self.write_work(conv, stmt, &params, work) {
+                self.op = Op::Idle;
+                self.result.error = Some(e);
+                return Ok(Some(Progress::Done));
+            }
+            if matches!(self.op, Op::Idle) {
+                return Ok(Some(Progress::Done));
+            }
+            return Ok(None);
+        }
+        if self.portal_sync_pending {
+            self.portal_sync_pending = false;
+            frontend::sync(&mut self.out);
+            conv.expect(Expect::Sync, TAG_OP);
+            self.op = Op::Sync;
+            return Ok(None);
+        }
+        if self.batch_continue {
+            self.batch_continue = false;
+            if self.send_batch_chunk(conv) {
+                return Ok(None);
+            }
+            return Ok(Some(Progress::Done));
+        }
+        if done {
+            return Ok(Some(Progress::Done));
+        }
+        Ok(None)
+    }
+
+    #[inline(never)] // off the per-query path (keeps its code and stack small)
     fn process_startup(&mut self, conv: &mut Conversation) -> Result<Option<Progress>, ClientError> {
         let step = {
             let Op::Startup(startup) = &mut self.op else { unreachable!() };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pyro_codecs::decode::{result_format_with, ColumnDecoder, DecodeOptions};
 use pyro_codecs::encode::{encode_param, encode_scalar, Encoded};
-use pyro_codecs::marshal::{parse_params, ParamValue, Params};
+use pyro_codecs::marshal::{parse_params, ParamValue, Params, Scalar};
 use pyro_codecs::registry::TypeRegistry;
 use pyro_protocol::backend::RowDescription;
 use pyro_protocol::frontend;
@@ -281,9 +281,15 @@ pub(crate) fn encode_params(
             return Ok(count);
         }
     }
-    // Failures (and Python-dumped types, which need every value first) take the path that
-    // parses the whole list before counting and encoding it, so a buffer gets the same
-    // error whichever of its problems the streamed path met first.
+    encode_parsed(stmt, params, out, formats)
+}
+
+/// Failures (and Python-dumped types, which need every value first) take this path: it
+/// parses the whole list before counting and encoding it, so a buffer gets the same error
+/// whichever of its problems the streamed path met first. Out of line: the streamed path
+/// stays small.
+#[inline(never)]
+fn encode_parsed(stmt: &Statement, params: &[u8], out: &mut Vec<u8>, formats: &mut Vec<i16>) -> Result<u16, ClientError> {
     let values = parse_params(params).map_err(|e| ClientError::Encode(e.message))?;
     encode_values(stmt, &values, out, formats)
 }
@@ -310,14 +316,27 @@ fn encode_streamed(
         let encoded = match values.next_scalar() {
             Some(s) => match if custom { None } else { encode_scalar(s, oid, out) } {
                 Some(encoded) => encoded,
-                None => encode_one(&stmt.types, custom, &s.into(), oid, out).ok()?,
+                None => encode_scalar_as_value(&stmt.types, custom, s, oid, out)?,
             },
-            None => encode_one(&stmt.types, custom, &values.next_value().ok()??, oid, out).ok()?,
+            None => encode_next_value(&stmt.types, custom, &mut values, oid, out)?,
         };
         close_value(at, encoded, out, formats);
     }
     values.finish().ok()?;
     Some(stmt.param_types.len() as u16)
+}
+
+// The two below build a `ParamValue` (a large enum) in their own frames, not in the
+// streamed loop's.
+
+#[inline(never)]
+fn encode_scalar_as_value(types: &TypeRegistry, custom: bool, s: Scalar<'_>, oid: u32, out: &mut Vec<u8>) -> Option<Encoded> {
+    encode_one(types, custom, &s.into(), oid, out).ok()
+}
+
+#[inline(never)]
+fn encode_next_value(types: &TypeRegistry, custom: bool, values: &mut Params<'_>, oid: u32, out: &mut Vec<u8>) -> Option<Encoded> {
+    encode_one(types, custom, &values.next_value().ok()??, oid, out).ok()
 }
 
 /// The bytes of one Bind value, by the registry's encoder when it has one for the type.
