@@ -271,14 +271,19 @@ class Conn:
         (every caller of _fail holds it), so a notice handler may run queries on this
         connection instead of waiting forever for the turn; takes the turn again after."""
         notices = _take_notices(self)
-        self._give(None)
+        # The token itself, not take/give: the caller's give may be from before a
+        # watch_reentry(), and the holder must not outlive this thread's hold.
+        turn = self._lock
+        if turn._holder is not None:
+            turn._holder = 0
+        turn._token.put(None)
         try:
             _deliver_notices(self, notices)
         finally:
             interrupted: BaseException | None = None
             while True:
                 try:
-                    self._take()
+                    turn._token.get()
                     break
                 except BaseException as e:  # a signal handler raised while waiting: wait on
                     interrupted = e
@@ -560,8 +565,9 @@ class Conn:
         plan = _typereg.plan(name_or_oid, self.exec_first(sql, params), loads, dumps, factory)
         if plan.result_callable is not None:
             _registry.put(self._handle.registry_key, plan.oid, plan.result_callable)
-            self._watch_reentry()
         with self._lock:
+            if plan.result_callable is not None:
+                self._watch_reentry()  # with the turn held: no call is between take and give
             self._call(self._lib.conn_register_type, plan.spec, len(plan.spec))
         self._user_types.add(plan.oid)
         if plan.dumps is not None:

@@ -190,3 +190,25 @@ def test_other_threads_wait_while_a_loader_runs(url: str) -> None:
     reader.join(30)
     assert got == [(9,)] and not reader.is_alive()
     conn.close()
+
+
+def test_notice_handler_may_query_a_connection_that_watches_for_reentry(url: str) -> None:
+    conn = Conn(url)
+    conn.query_drop("CREATE TYPE pg_temp.mood AS ENUM ('sad', 'ok', 'happy')")
+    conn.register_type("pg_temp.mood", loads=str.upper)  # the turn now records its holder
+    seen: list[object] = []
+    conn.set_notice_handler(lambda fields: seen.append(conn.query_first("SELECT 'ok'::pg_temp.mood")))
+
+    def calls() -> None:
+        conn.query_drop("DO $$ BEGIN RAISE NOTICE 'x'; END $$")
+        # No holder left behind: another thread, then this one, use the connection.
+        got: list[object] = []
+        other = threading.Thread(target=lambda: got.append(conn.query_first("SELECT 1")))
+        other.start()
+        other.join(30)
+        assert got == [(1,)]
+        assert conn.query_first("SELECT 'sad'::pg_temp.mood") == ("SAD",)
+
+    _within(60, calls)
+    assert seen == [("OK",)]
+    conn.close()
