@@ -146,6 +146,28 @@ class _Turn:
         self.take = take
         self.give = give
 
+    # hand_back/take_back: a holder lends the turn out while it runs callbacks. They use
+    # the token itself, not take/give: the holder's give may date from before a
+    # watch_reentry(), and no holder may be left recorded while the turn is lent.
+
+    def hand_back(self) -> None:
+        if self._holder is not None:
+            self._holder = 0
+        self._token.put(None)
+
+    def take_back(self) -> None:
+        """Waits for the turn again; a signal handler's exception raised meanwhile comes
+        after the turn is held (the caller gives it back as usual)."""
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                self._token.get()
+                break
+            except BaseException as e:
+                interrupted = e
+        if interrupted is not None:
+            raise interrupted
+
     def __enter__(self) -> None:
         self.take()
 
@@ -271,24 +293,11 @@ class Conn:
         (every caller of _fail holds it), so a notice handler may run queries on this
         connection instead of waiting forever for the turn; takes the turn again after."""
         notices = _take_notices(self)
-        # The token itself, not take/give: the caller's give may be from before a
-        # watch_reentry(), and the holder must not outlive this thread's hold.
-        turn = self._lock
-        if turn._holder is not None:
-            turn._holder = 0
-        turn._token.put(None)
+        self._lock.hand_back()
         try:
             _deliver_notices(self, notices)
         finally:
-            interrupted: BaseException | None = None
-            while True:
-                try:
-                    turn._token.get()
-                    break
-                except BaseException as e:  # a signal handler raised while waiting: wait on
-                    interrupted = e
-            if interrupted is not None:
-                raise interrupted
+            self._lock.take_back()
 
     def _call(self, fn: Any, *args: Any) -> None:
         """Calls ``fn(handle, *args)`` (with the lock held) for its side effect, or raises.
